@@ -1,0 +1,141 @@
+"""Payloads of the activities. Small by design: big texts stay in the artifact store."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from workflows.models import ClarifyingQuestion, Usage
+
+
+class SearchHit(BaseModel):
+    source_id: str = Field(description="Stable id: the document path or normalised URL")
+    title: str
+    url: str
+    snippet: str = ""
+    score: float = 0.0
+    provider: str = "local"
+
+
+class Passage(BaseModel):
+    id: str = Field(description="Stable within a source, e.g. 'p3'")
+    text: str
+
+
+class ReadSource(BaseModel):
+    source_id: str
+    title: str
+    url: str
+    provider: str
+    artifact_ref: str = Field(description="Artifact key of the full extracted text")
+    chars: int
+    passages: list[Passage] = Field(description="The passages most relevant to the query")
+
+
+class Note(BaseModel):
+    text: str
+    source_id: str
+    passage_ids: list[str] = Field(default_factory=list)
+
+
+class QuestionsRequest(BaseModel):
+    question: str
+    max_questions: int = 3
+
+
+class QuestionsResult(BaseModel):
+    questions: list[ClarifyingQuestion]
+    usage: Usage = Field(default_factory=Usage)
+
+
+class PlanRequest(BaseModel):
+    question: str
+    clarifications: dict[str, str] = Field(default_factory=dict)
+    previous_plan: str | None = None
+    comment: str | None = None
+
+
+class PlanResult(BaseModel):
+    plan: str
+    usage: Usage = Field(default_factory=Usage)
+
+
+class QueriesRequest(BaseModel):
+    question: str
+    plan: str
+    gaps: list[str] = Field(default_factory=list)
+    previous_queries: list[str] = Field(default_factory=list)
+    count: int = 3
+
+
+class QueriesResult(BaseModel):
+    queries: list[str]
+    usage: Usage = Field(default_factory=Usage)
+
+
+class SearchRequest(BaseModel):
+    query: str
+    limit: int = 5
+
+
+class SearchResult(BaseModel):
+    hits: list[SearchHit]
+
+
+class ReadRequest(BaseModel):
+    run_id: str
+    hit: SearchHit
+    query: str
+    max_passages: int = 3
+
+
+class NotesRequest(BaseModel):
+    question: str
+    source: ReadSource
+
+
+class NotesResult(BaseModel):
+    notes: list[Note]
+    usage: Usage = Field(default_factory=Usage)
+
+
+class GapsRequest(BaseModel):
+    question: str
+    notes: list[Note]
+
+
+class GapsResult(BaseModel):
+    gaps: list[str]
+    usage: Usage = Field(default_factory=Usage)
+
+
+class CitedSource(BaseModel):
+    number: int
+    source_id: str
+    title: str
+    url: str
+
+
+class ReportRequest(BaseModel):
+    run_id: str
+    question: str
+    plan: str
+    notes: list[Note]
+    sources: list[CitedSource]
+    revision: int = 0
+    comment: str | None = None
+    previous_report_ref: str | None = None
+    partial: bool = False
+
+
+class ReportResult(BaseModel):
+    report_ref: str
+    chars: int
+    citations: int
+    citations_dropped: int
+    usage: Usage = Field(default_factory=Usage)
+
+
+class SaveJson(BaseModel):
+    run_id: str
+    name: str = Field(description="File name inside the run's folder, e.g. 'run.json'")
+    data: dict | list

@@ -1,0 +1,87 @@
+"""One settings object, shared by the API, the worker, the CLI and `research up`.
+
+Every field reads from the environment with the prefix `RESEARCH_` (or from `.env`),
+for example `RESEARCH_LLM_BASE_URL` or `RESEARCH_DOCS_DIRS=/srv/docs,/srv/more`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CORPUS = PROJECT_ROOT / "corpus"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESEARCH_", env_file=".env", extra="ignore")
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "research"
+
+    # LLM: any OpenAI-compatible endpoint. Unset base URL means the embedded llama.cpp server.
+    llm_base_url: str | None = None
+    llm_model: str = "smollm2-135m-instruct"
+    llm_api_key: SecretStr = SecretStr("local")
+    llm_timeout_s: float = 300.0
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.2
+    llm_json_retries: int = 2
+    llm_port: int = 8012
+    llm_model_path: Path | None = None
+    llm_context_size: int = 4096
+
+    # Local documents searched by the embedded search provider.
+    docs_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [EXAMPLE_CORPUS])
+
+    # Where runs keep their artifacts and the search index.
+    data_dir: Path = Path(".data")
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_query_timeout_s: float = 5.0
+
+    # Embedded Temporal dev server (`research up`)
+    temporal_port: int = 7233
+    ui_port: int = 8233
+
+    @field_validator("docs_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        # Comma or os.pathsep separated, so a plain shell variable works.
+        if isinstance(value, str):
+            parts = value.replace(":", ",").split(",")
+            return [Path(p.strip()) for p in parts if p.strip()]
+        return value
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.sqlite"
+
+    @property
+    def temporal_db_path(self) -> Path:
+        return self.data_dir / "temporal.sqlite"
+
+    @property
+    def embedded_llm(self) -> bool:
+        return not self.llm_base_url
+
+    @property
+    def effective_llm_base_url(self) -> str:
+        return self.llm_base_url or f"http://127.0.0.1:{self.llm_port}/v1"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

