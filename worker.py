@@ -1,0 +1,115 @@
+"""The worker: builds the providers from settings, registers workflows and activities, runs.
+
+`python -m worker` or `research worker`. Tests call `build_worker` with their own activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.artifacts import ArtifactActivities
+from activities.llm import LLMActivities
+from activities.read import ReadActivities
+from activities.search import SearchActivities
+from providers.artifacts import ArtifactStore
+from providers.llm import ChatClient
+from providers.local_index import LocalIndex
+from providers.search import LocalDocsProvider
+from settings import Settings, get_settings
+from workflows.approval import ApprovalWorkflow
+from workflows.research import ResearchWorkflow
+
+log = logging.getLogger("research.worker")
+
+WORKFLOWS = [ResearchWorkflow, ApprovalWorkflow]
+
+
+def build_activities(
+    settings: Settings, chat: ChatClient | None = None
+) -> list[Callable[..., Any]]:
+    """The production activities; the local index is brought up to date first."""
+    store = ArtifactStore(settings.artifacts_dir)
+    index = LocalIndex(settings.index_path)
+    stats = index.sync(settings.docs_dirs)
+    log.info("local index %s: %s", settings.index_path, stats)
+    llm = LLMActivities(chat or ChatClient(settings), store)
+    search = SearchActivities([LocalDocsProvider(index)])
+    read = ReadActivities(index, store)
+    artifacts = ArtifactActivities(store)
+    return [
+        llm.propose_questions,
+        llm.plan,
+        llm.generate_queries,
+        llm.take_notes,
+        llm.find_gaps,
+        llm.write_report,
+        search.search,
+        read.read_source,
+        artifacts.save_json,
+    ]
+
+
+def build_worker(
+    client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=list(activities),
+        # Activities hand back to another worker if this one is asked to stop mid-call.
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def connect(settings: Settings, attempts: int = 60) -> Client:
+    """Connect, waiting for a Temporal server that is still starting."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            )
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            log.warning(
+                "Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, exc
+            )
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings)
+    activities = await asyncio.to_thread(build_activities, settings)
+    worker = build_worker(client, settings, activities)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

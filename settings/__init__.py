@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 512
     llm_temperature: float = 0.2
     llm_json_retries: int = 2
+    # How to ask for JSON-schema output: OpenAI's `json_schema` response format, or llama.cpp's
+    # `json_object` + `schema` (what llama-cpp-python's server honours), or plain JSON mode.
+    llm_structured_output: Literal["json_schema", "llama_schema", "json_object"] = "json_schema"
     llm_port: int = 8012
     llm_model_path: Path | None = None
     llm_context_size: int = 4096

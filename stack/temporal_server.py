@@ -66,13 +66,19 @@ class TemporalDevServer:
             temporal_cli_path(),
             "server",
             "start-dev",
-            "--ip", "127.0.0.1",
-            "--port", str(self.port),
-            "--namespace", self.namespace,
-            "--log-level", "warn",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
             # The dev server's default dynamic config is tuned for demos; these keep it honest.
-            "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
-            "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=true",
         ]
         for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
@@ -88,7 +94,7 @@ class TemporalDevServer:
     def start(self, timeout: float = 60.0) -> None:
         if port_open("127.0.0.1", self.port):
             raise RuntimeError(f"port {self.port} is already in use; pick another --temporal-port")
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -89,6 +89,11 @@ class Decision(BaseModel):
     request_id: str | None = None
 
 
+class StopRequest(BaseModel):
+    reason: str = ""
+    requested_by: str = "anonymous"
+
+
 class DecisionResult(BaseModel):
     accepted: bool
     subject: str
@@ -104,6 +109,7 @@ class PendingInput(BaseModel):
     content: str | None = None
     artifact_ref: str | None = None
     revision: int = 0
+    revisions_left: int = 0
 
 
 class Usage(BaseModel):

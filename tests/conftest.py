@@ -1,0 +1,115 @@
+"""Shared fixtures: a real Temporal dev server, the scripted LLM, a tiny corpus and a worker.
+
+Everything runs on loopback with free ports, so the suite never collides with a running
+`research up` or with another checkout's tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from settings import Settings
+from stack.temporal_server import TemporalDevServer
+from tests.fakes.llm_server import FakeLLM
+from worker import build_activities, build_worker
+
+CORPUS = {
+    "batteries.md": "# Lithium-ion batteries\n\nBattery storage shifts solar power into the "
+    "evening. Lithium-ion battery storage dominates new grid storage because its cost fell "
+    "sharply. Round-trip efficiency is about 90 percent.\n",
+    "pumped_hydro.md": "# Pumped hydro\n\nPumped hydro storage moves water uphill when power is "
+    "cheap and runs it through turbines when power is needed. Pumped hydro is the largest "
+    "form of grid storage worldwide.\n",
+    "tea.txt": "Tea is brewed from the leaves of Camellia sinensis. Green tea is not oxidised.\n",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in CORPUS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+async def connect(address: str) -> Client:
+    return await Client.connect(address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def temporal_server(data_dir: Path) -> Iterator[TemporalDevServer]:
+    server = TemporalDevServer(
+        port=free_port(),
+        ui_port=None,
+        db_path=data_dir / "temporal.sqlite",
+        log_path=data_dir / "temporal.log",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> FakeLLM:
+    """The scripted LLM, reset to its default script for this test."""
+    fake_llm.reset()
+    return fake_llm
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, temporal_server: TemporalDevServer, fake_llm: FakeLLM) -> Settings:
+    return Settings(
+        temporal_address=temporal_server.address,
+        task_queue="research-tests",
+        llm_base_url=fake_llm.base_url,
+        llm_model="fake",
+        docs_dirs=[write_corpus(data_dir / "corpus")],
+        data_dir=data_dir,
+        api_query_timeout_s=2.0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def client(temporal_server: TemporalDevServer) -> Client:
+    return await connect(temporal_server.address)
+
+
+@pytest.fixture(scope="session")
+async def worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """One in-process worker on the tests' task queue, shared by the whole session."""
+    activities = await asyncio.to_thread(build_activities, settings)
+    running = build_worker(client, settings, activities)
+    async with running:
+        yield running
+
+
+@pytest.fixture
+def run_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,160 @@
+"""A scripted OpenAI-compatible chat server for tests: the fake sits at the HTTP boundary.
+
+The worker's real `ChatClient` talks to it over loopback, so everything from the SDK call to
+error classification runs as in production. Each reply is chosen by the JSON schema asked for
+(or plain text for the plan); every request is recorded so tests can count repeated calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+@dataclass
+class Call:
+    kind: str
+    fingerprint: str
+    completed: bool = False
+
+
+@dataclass
+class Script:
+    questions: list[str] = field(default_factory=lambda: ["Which period matters?", "Which region?"])
+    queries: list[str] = field(default_factory=lambda: ["battery storage", "pumped hydro"])
+    gaps: list[str] = field(default_factory=list)
+    bogus_citation: int | None = None
+    # kind -> list of HTTP statuses to answer before succeeding (429 carries Retry-After: 1)
+    failures: dict[str, list[int]] = field(default_factory=dict)
+    # kind -> seconds to hold each reply (to catch a run mid-activity)
+    delays: dict[str, float] = field(default_factory=dict)
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.script = Script()
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+        self.app = FastAPI()
+        self.app.post("/v1/chat/completions")(self._complete)
+        self.server: uvicorn.Server | None = None
+        self.port = 0
+
+    def reset(self, **script: Any) -> None:
+        with self.lock:
+            self.script = Script(**script)
+            self.calls = []
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.calls if c.kind == kind)
+
+    async def _complete(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        kind = _kind(body)
+        prompt = body["messages"][-1]["content"]
+        call = Call(kind=kind, fingerprint=hashlib.sha256(prompt.encode()).hexdigest()[:16])
+        with self.lock:
+            self.calls.append(call)
+            failures = self.script.failures.get(kind, [])
+            status = failures.pop(0) if failures else None
+            delay = self.script.delays.get(kind, 0.0)
+        if status is not None:
+            headers = {"retry-after": "1"} if status == 429 else {}
+            return JSONResponse(
+                {"error": {"message": f"injected {status}"}}, status, headers=headers
+            )
+        if delay:
+            await asyncio.sleep(delay)
+        content = self._reply(kind, prompt)
+        call.completed = True
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt) // 4,
+                    "completion_tokens": len(content) // 4,
+                    "total_tokens": (len(prompt) + len(content)) // 4,
+                },
+            }
+        )
+
+    def _reply(self, kind: str, prompt: str) -> str:
+        s = self.script
+        if kind == "_Questions":
+            return json.dumps({"questions": s.questions})
+        if kind == "_Queries":
+            return json.dumps({"queries": s.queries})
+        if kind == "_Notes":
+            ids = re.findall(r"^\[(p\d+)\]", prompt, flags=re.M)
+            title = re.search(r"^Source: (.*)$", prompt, flags=re.M)
+            note = f"{title.group(1) if title else 'The source'} gives relevant facts."
+            return json.dumps({"notes": [{"text": note, "passage_ids": ids[:1]}]})
+        if kind == "_Gaps":
+            return json.dumps({"gaps": s.gaps})
+        if kind == "ReportDraft":
+            numbers = [int(n) for n in re.findall(r"^\[(\d+)\] ", prompt, flags=re.M)]
+            numbers = list(dict.fromkeys(numbers))
+            cites = numbers + ([s.bogus_citation] if s.bogus_citation else [])
+            revised = "Reviewer's comment:" in prompt
+            return json.dumps(
+                {
+                    "title": ("Revised report" if revised else "Report"),
+                    "summary": "What the sources say.",
+                    "sections": [
+                        {
+                            "heading": "Findings",
+                            "paragraphs": [
+                                {
+                                    "text": "The sources agree on the main points.",
+                                    "citations": cites,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
+        return "1. Search the documents.\n2. Read the best sources.\n3. Write the report."
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        thread = threading.Thread(target=self.server.run, daemon=True)
+        thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.should_exit = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+def _kind(body: dict[str, Any]) -> str:
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["name"]
+    return "text"

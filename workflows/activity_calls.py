@@ -1,0 +1,83 @@
+"""How the research workflow calls its activities: stable names, timeouts, retry policies.
+
+Activities are referenced by their explicit names, so this workflow module never imports the
+activity code (and with it HTTP and LLM clients) into the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+T = TypeVar("T")
+
+# Errors that a retry cannot fix: bad configuration or bad input. They fail the run at once.
+NON_RETRYABLE = [
+    "bad_credentials",
+    "bad_request",
+    "model_not_found",
+    "invalid_output",
+    "source_not_found",
+    "unsupported_source",
+    "bad_artifact_name",
+]
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    start_to_close: timedelta
+    heartbeat: timedelta | None
+    retry: RetryPolicy
+
+
+LLM = CallOptions(
+    # A slow local model can take minutes for a long report; heartbeats catch a dead worker fast.
+    start_to_close=timedelta(minutes=15),
+    heartbeat=timedelta(seconds=10),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=8,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+)
+IO = CallOptions(
+    start_to_close=timedelta(minutes=2),
+    heartbeat=None,
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=6,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+)
+
+ACTIVITY_OPTIONS: dict[str, CallOptions] = {
+    "llm.propose_questions": LLM,
+    "llm.plan": LLM,
+    "llm.generate_queries": LLM,
+    "llm.take_notes": LLM,
+    "llm.find_gaps": LLM,
+    "llm.write_report": LLM,
+    "search.search": IO,
+    "read.read_source": IO,
+    "artifacts.save_json": IO,
+}
+
+
+def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.ActivityHandle[T]:
+    opts = ACTIVITY_OPTIONS[name]
+    return workflow.start_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=opts.start_to_close,
+        heartbeat_timeout=opts.heartbeat,
+        retry_policy=opts.retry,
+        summary=summary[:200],
+    )

@@ -1,0 +1,275 @@
+"""ResearchWorkflow: clarify → plan (→ plan review) → research → write → report review → finish.
+
+The long-lived, human-paced part of a run. All I/O happens in activities; this class only
+decides what comes next, records it in the run's tracker and waits for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        CitedSource,
+        PlanRequest,
+        PlanResult,
+        QuestionsRequest,
+        QuestionsResult,
+        ReportRequest,
+        ReportResult,
+        SaveJson,
+    )
+    from workflows.models import (
+        ClarificationAnswer,
+        Decision,
+        DecisionResult,
+        EventsPage,
+        PendingInput,
+        ResearchInput,
+        RunStatus,
+        RunView,
+        Stage,
+        StopRequest,
+    )
+from workflows.research_loop import ResearchLoop, Stopped
+from workflows.review import ReviewGate, refuse
+
+
+class Expired(Exception):
+    """A person did not answer before the deadline."""
+
+
+@workflow.defn
+class ResearchWorkflow(ResearchLoop):
+    @workflow.init
+    def __init__(self, inp: ResearchInput) -> None:
+        super().__init__(inp)
+        self.gate = ReviewGate()
+        self.clarifications: dict[str, str] = {}
+        self.report: ReportResult | None = None
+
+    @workflow.run
+    async def run(self, inp: ResearchInput) -> RunView:
+        try:
+            status, reason = await self._research()
+        except Stopped:
+            status, reason = await self._finish_stopped()
+        except Expired as exc:
+            status, reason = RunStatus.expired, str(exc)
+        except (asyncio.CancelledError, ActivityError) as exc:
+            if not is_cancelled_exception(exc):
+                self.track.finish(RunStatus.failed, "error", error=_describe(exc))
+                raise ApplicationError(f"research failed: {_describe(exc)}") from exc
+            self.track.finish(RunStatus.cancelled, "cancelled")
+            raise
+        view = self.track.finish(status, reason)
+        await self._save("run.json", view.model_dump(mode="json"))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return view
+
+    # -- messages ------------------------------------------------------------------------------
+
+    @workflow.update
+    def answer_clarification(self, answer: ClarificationAnswer) -> DecisionResult:
+        return self.gate.apply_answer(answer)
+
+    @answer_clarification.validator
+    def _validate_answer(self, answer: ClarificationAnswer) -> None:
+        self._refuse_if_stopping()
+        self.gate.validate_answer(answer)
+
+    @workflow.update
+    def decide(self, decision: Decision) -> DecisionResult:
+        return self.gate.apply_decision(decision)
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        self._refuse_if_stopping()
+        self.gate.validate_decision(decision)
+
+    @workflow.signal
+    def stop(self, request: StopRequest) -> None:
+        if self.stop_request is None:
+            self.stop_request = request
+
+    @workflow.query
+    def get_status(self) -> RunView:
+        return self.track.view
+
+    @workflow.query
+    def get_events(self, after: int) -> EventsPage:
+        return self.track.events_after(after)
+
+    def _refuse_if_stopping(self) -> None:
+        if self.stop_request is not None:
+            raise refuse("run_stopping", "the run was asked to stop and takes no more input")
+
+    # -- stages --------------------------------------------------------------------------------
+
+    async def _research(self) -> tuple[RunStatus, str]:
+        await self._clarify()
+        await self._plan()
+        await self.research_rounds()
+        return await self._write_and_review()
+
+    async def _clarify(self) -> None:
+        opts = self.inp.options
+        if not opts.clarify or opts.max_questions == 0:
+            return
+        self.track.stage(Stage.clarifying, "proposing clarifying questions")
+        req = QuestionsRequest(question=self.inp.question, max_questions=opts.max_questions)
+        result = await self.call(
+            "llm.propose_questions", req, QuestionsResult, "propose clarifying questions"
+        )
+        questions = result.questions[: opts.max_questions]
+        if not questions:
+            self.track.event("no_questions", "the question is clear enough")
+            return
+        self.track.event("questions_asked", f"{len(questions)} questions", count=len(questions))
+        await self._wait_for_person(
+            PendingInput(kind="clarification", questions=questions, **self._deadline()),
+            "waiting for answers to the clarifying questions",
+        )
+        answer = self.gate.answer
+        assert answer is not None
+        self.track.input_received("clarification", answer.answered_by, skipped=answer.skip)
+        if not answer.skip:
+            self.clarifications = {
+                q.text: answer.answers[q.id] for q in questions if q.id in answer.answers
+            }
+
+    async def _plan(self) -> None:
+        opts = self.inp.options
+        comment: str | None = None
+        for revision in range(opts.max_revisions + 1):
+            self.track.stage(Stage.planning, "drafting the research plan")
+            req = PlanRequest(
+                question=self.inp.question,
+                clarifications=self.clarifications,
+                previous_plan=self.plan or None,
+                comment=comment,
+            )
+            result = await self.call("llm.plan", req, PlanResult, "draft the research plan")
+            self.plan = result.plan
+            self.track.view.plan = self.plan
+            self.track.event("plan_drafted", f"plan revision {revision}", revision=revision)
+            if not opts.require_plan_approval:
+                return
+            self.track.stage(Stage.plan_review, "waiting for plan approval")
+            decision = await self._review("plan", revision, content=self.plan)
+            if decision.accepted:
+                return
+            comment = decision.comment
+
+    async def _write_and_review(self) -> tuple[RunStatus, str]:
+        opts = self.inp.options
+        self.track.stage(Stage.writing, "writing the report")
+        await self._write(comment=None)
+        while opts.require_acceptance:
+            self.track.stage(Stage.report_review, "waiting for report acceptance")
+            assert self.report is not None
+            decision = await self._review(
+                "report", self.revision, artifact_ref=self.report.report_ref
+            )
+            if decision.accepted:
+                break
+            self.revision += 1
+            self.track.view.progress.revisions = self.revision
+            self.track.stage(Stage.revising, f"revision {self.revision}: {decision.comment[:80]}")
+            await self._write(comment=decision.comment)
+        if self._has_gaps():
+            return RunStatus.completed_with_gaps, "report has gaps"
+        return RunStatus.completed, "accepted" if opts.require_acceptance else "report written"
+
+    async def _finish_stopped(self) -> tuple[RunStatus, str]:
+        request = self.stop_request or StopRequest()
+        self.track.event("stop_requested", request.reason, by=request.requested_by)
+        if self.report is None and self.notes:
+            self.track.stage(Stage.writing, "writing a partial report after stop")
+            await self._write(comment=None, partial=True)
+        if self.report is not None:
+            return RunStatus.completed_with_gaps, "stopped early with a partial report"
+        return RunStatus.stopped, "stopped before anything could be reported"
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _deadline(self) -> dict[str, object]:
+        now = workflow.now()
+        return {"since": now, "deadline": now + self.inp.options.input_timeout}
+
+    async def _wait_for_person(self, pending: PendingInput, details: str) -> None:
+        self.gate.open(pending)
+        self.track.await_input(pending, details)
+        outcome = await self.gate.wait(lambda: self.stop_request is not None)
+        if outcome == "interrupted":
+            raise Stopped()
+        if outcome == "expired":
+            raise Expired(f"no {pending.kind} input before the deadline {pending.deadline}")
+
+    async def _review(self, kind: str, revision: int, **what: str) -> Decision:
+        left = self.inp.options.max_revisions - revision
+        pending = PendingInput(
+            kind=kind, revision=revision, revisions_left=left, **what, **self._deadline()
+        )  # type: ignore[arg-type]
+        await self._wait_for_person(pending, f"waiting for a decision on the {kind}")
+        decision = self.gate.decision
+        assert decision is not None
+        self.track.input_received(
+            f"{kind} decision",
+            decision.decided_by,
+            accepted=decision.accepted,
+            comment=decision.comment,
+            revision=revision,
+        )
+        return decision
+
+    async def _write(self, comment: str | None, partial: bool = False) -> None:
+        cited = [
+            CitedSource(number=i, source_id=s.source_id, title=s.title, url=s.url)
+            for i, s in enumerate(self.sources, start=1)
+        ]
+        req = ReportRequest(
+            run_id=self.inp.run_id,
+            question=self.inp.question,
+            plan=self.plan,
+            notes=self.notes,
+            sources=cited,
+            revision=self.revision,
+            comment=comment,
+            previous_report_ref=self.report.report_ref if self.report else None,
+            partial=partial,
+        )
+        summary = f"write report revision {self.revision}"
+        self.report = await self.call(
+            "llm.write_report", req, ReportResult, summary, interruptible=not partial
+        )
+        progress = self.track.view.progress
+        progress.citations = self.report.citations
+        progress.citations_dropped = self.report.citations_dropped
+        self.track.view.report_ref = self.report.report_ref
+        self.track.event(
+            "report_written",
+            summary,
+            citations=self.report.citations,
+            dropped=self.report.citations_dropped,
+            chars=self.report.chars,
+        )
+        self.track.view.sources_ref = await self._save("sources.json", self.sources_bundle())
+
+    def _has_gaps(self) -> bool:
+        progress = self.track.view.progress
+        return progress.citations_dropped > 0 or progress.sources_read == 0 or progress.notes == 0
+
+    async def _save(self, name: str, data: dict | list) -> str:
+        req = SaveJson(run_id=self.inp.run_id, name=name, data=data)
+        return await self.call("artifacts.save_json", req, str, f"save {name}", interruptible=False)
+
+
+def _describe(exc: BaseException) -> str:
+    # The root cause is what an operator needs ("bad credentials"), not the activity wrapper.
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,192 @@
+"""The researching stage: rounds of queries → search → read → notes → gaps, within budgets.
+
+A base class of ResearchWorkflow, kept apart so each module stays readable. Deterministic only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        GapsRequest,
+        GapsResult,
+        Note,
+        NotesRequest,
+        NotesResult,
+        QueriesRequest,
+        QueriesResult,
+        ReadRequest,
+        ReadSource,
+        SearchHit,
+        SearchRequest,
+        SearchResult,
+    )
+    from workflows.models import ResearchInput, Stage, StopRequest
+from workflows.activity_calls import start
+from workflows.tracker import RunTracker
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The `stop` signal arrived: finish with what the run has."""
+
+
+class ResearchLoop:
+    def __init__(self, inp: ResearchInput) -> None:
+        self.inp = inp
+        self.track = RunTracker(inp)
+        self.stop_request: StopRequest | None = None
+        self.plan = ""
+        self.queries: list[str] = []
+        self.sources: list[ReadSource] = []
+        self.notes: list[Note] = []
+        self.revision = 0
+
+    async def call(
+        self, name: str, arg: Any, result_type: type[T], summary: str, interruptible: bool = True
+    ) -> T:
+        """Run one activity; a `stop` abandons it (unless it must finish) and raises Stopped."""
+        if interruptible and self.stop_request is not None:
+            raise Stopped()
+        handle = start(name, arg, result_type, summary)
+        if interruptible:
+            await workflow.wait_condition(lambda: handle.done() or self.stop_request is not None)
+            if not handle.done():
+                handle.cancel()
+                raise Stopped()
+        result = await handle
+        usage = getattr(result, "usage", None)
+        if usage is not None:
+            self.track.add_usage(usage)
+            self.track.event("llm_call", name, tokens=usage.prompt_tokens + usage.completion_tokens)
+        return result
+
+    async def research_rounds(self) -> None:
+        opts = self.inp.options
+        progress = self.track.view.progress
+        progress.rounds_total = opts.depth
+        self.track.stage(Stage.researching, "searching and reading sources")
+        gaps: list[str] = []
+        for round_no in range(1, opts.depth + 1):
+            progress.round = round_no
+            queries = await self._next_queries(gaps, round_no)
+            if not queries:
+                break
+            hits = await self._search(queries)
+            await self._read_all(hits)
+            if len(self.sources) >= opts.max_sources or round_no == opts.depth:
+                break
+            req = GapsRequest(question=self.inp.question, notes=self.notes)
+            found = await self.call("llm.find_gaps", req, GapsResult, f"round {round_no}: gaps")
+            gaps = found.gaps
+            self.track.event("gaps_found", f"{len(gaps)} gaps", gaps=gaps)
+            if not gaps:
+                break
+
+    async def _next_queries(self, gaps: list[str], round_no: int) -> list[str]:
+        opts = self.inp.options
+        req = QueriesRequest(
+            question=self.inp.question,
+            plan=self.plan,
+            gaps=gaps,
+            previous_queries=self.queries,
+            count=opts.breadth,
+        )
+        result = await self.call(
+            "llm.generate_queries", req, QueriesResult, f"round {round_no}: queries"
+        )
+        fresh = [q.strip() for q in result.queries if q.strip() and q.strip() not in self.queries]
+        queries = list(dict.fromkeys(fresh))[: opts.breadth]
+        if not queries and round_no == 1:
+            queries = [self.inp.question]  # a model with no ideas still gets the question searched
+        self.queries += queries
+        return queries
+
+    async def _search(self, queries: list[str]) -> list[tuple[SearchHit, str]]:
+        limit = max(self.inp.options.breadth, 3)
+        results = await asyncio.gather(
+            *(
+                self.call(
+                    "search.search",
+                    SearchRequest(query=q, limit=limit),
+                    SearchResult,
+                    f"search: {q}",
+                )
+                for q in queries
+            )
+        )
+        progress = self.track.view.progress
+        seen = {s.source_id for s in self.sources}
+        best: dict[str, tuple[SearchHit, str]] = {}
+        for query, result in zip(queries, results, strict=True):
+            progress.queries_run += 1
+            self.track.event("query_issued", query, query=query, hits=len(result.hits))
+            for hit in result.hits:
+                if hit.source_id in seen:
+                    continue
+                if hit.source_id not in best or best[hit.source_id][0].score < hit.score:
+                    best[hit.source_id] = (hit, query)
+        progress.sources_found += len(best)
+        ranked = sorted(best.values(), key=lambda pair: pair[0].score, reverse=True)
+        room = self.inp.options.max_sources - len(self.sources)
+        return ranked[: max(room, 0)]
+
+    async def _read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
+        outcomes = await asyncio.gather(
+            *(self._read_one(hit, query) for hit, query in hits), return_exceptions=True
+        )
+        # Re-raise what must end the run (stop, cancel); a single unreadable source must not.
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _read_one(self, hit: SearchHit, query: str) -> None:
+        req = ReadRequest(run_id=self.inp.run_id, hit=hit, query=query)
+        try:
+            source = await self.call("read.read_source", req, ReadSource, f"read: {hit.title}")
+        except ActivityError as exc:
+            if is_cancelled_exception(exc):
+                raise
+            self.track.event("source_failed", hit.title, source_id=hit.source_id, error=str(exc))
+            return
+        self.sources.append(source)
+        self.track.view.progress.sources_read = len(self.sources)
+        self.track.event(
+            "source_read",
+            source.title,
+            source_id=source.source_id,
+            url=source.url,
+            number=len(self.sources),
+            passages=len(source.passages),
+        )
+        notes_req = NotesRequest(question=self.inp.question, source=source)
+        result = await self.call("llm.take_notes", notes_req, NotesResult, f"notes: {hit.title}")
+        self.notes += result.notes
+        self.track.view.progress.notes = len(self.notes)
+        self.track.event("notes_taken", source.title, count=len(result.notes))
+
+    def sources_bundle(self) -> list[dict[str, Any]]:
+        """sources.json: every source read, numbered as cited, with the passages notes used."""
+        bundle = []
+        for number, source in enumerate(self.sources, start=1):
+            cited = {
+                pid for n in self.notes if n.source_id == source.source_id for pid in n.passage_ids
+            }
+            bundle.append(
+                {
+                    "number": number,
+                    **source.model_dump(mode="json", exclude={"passages"}),
+                    "passages": [
+                        {**p.model_dump(mode="json"), "cited": p.id in cited}
+                        for p in source.passages
+                    ],
+                    "notes": [n.text for n in self.notes if n.source_id == source.source_id],
+                }
+            )
+        return bundle

@@ -1,0 +1,119 @@
+"""The human review step, shared by ResearchWorkflow (plan and report) and ApprovalWorkflow.
+
+Validation happens in update validators, so a refused decision never enters history; a decision
+repeated with the same request id gets the first result back instead of being applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.models import ClarificationAnswer, Decision, DecisionResult, PendingInput
+
+MAX_COMMENT_CHARS = 20_000
+
+
+def refuse(error_code: str, message: str) -> ApplicationError:
+    # The type doubles as the API's error_code, so the facade maps it without parsing text.
+    return ApplicationError(message, type=error_code, non_retryable=True)
+
+
+class ReviewGate:
+    """One pending human input at a time, with its decision, deadline and idempotency record."""
+
+    def __init__(self) -> None:
+        self.pending: PendingInput | None = None
+        self.decision: Decision | None = None
+        self.answer: ClarificationAnswer | None = None
+        self.results: dict[str, DecisionResult] = {}
+
+    def open(self, pending: PendingInput) -> None:
+        self.pending = pending
+        self.decision = None
+        self.answer = None
+
+    # -- validators (no state change allowed here) ------------------------------------------
+
+    def validate_decision(self, decision: Decision) -> None:
+        if decision.request_id and decision.request_id in self.results:
+            return
+        if self.pending is None:
+            raise refuse("nothing_pending", "there is no plan or report waiting for a decision")
+        if self.pending.kind == "clarification":
+            raise refuse(
+                "wrong_stage", "the run is waiting for clarification answers, not a decision"
+            )
+        if self.decision is not None:
+            raise refuse("nothing_pending", "a decision was already taken for this review")
+        if not decision.accepted and not decision.comment.strip():
+            raise refuse("invalid_decision", "a rejection needs a comment saying what to change")
+        if not decision.accepted and self.pending.revisions_left <= 0:
+            raise refuse("revision_limit", "no revisions left: accept it, or stop the run")
+        if len(decision.comment) > MAX_COMMENT_CHARS:
+            raise refuse("invalid_decision", f"comment is longer than {MAX_COMMENT_CHARS} chars")
+
+    def validate_answer(self, answer: ClarificationAnswer) -> None:
+        if answer.request_id and answer.request_id in self.results:
+            return
+        if self.pending is None or self.pending.kind != "clarification" or self.answer is not None:
+            raise refuse("wrong_stage", "the run is not waiting for clarification answers")
+        if answer.skip:
+            return
+        known = {q.id for q in self.pending.questions}
+        unknown = sorted(set(answer.answers) - known)
+        if unknown:
+            raise refuse("unknown_question", f"unknown question ids: {', '.join(unknown)}")
+        if not answer.answers or any(not text.strip() for text in answer.answers.values()):
+            raise refuse("empty_answer", "answers must not be empty (send skip=true to skip)")
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def apply_decision(self, decision: Decision) -> DecisionResult:
+        if decision.request_id and decision.request_id in self.results:
+            return self.results[decision.request_id].model_copy(update={"replayed": True})
+        assert self.pending is not None  # the validator guarantees it
+        self.decision = decision
+        result = DecisionResult(
+            accepted=decision.accepted, subject=self.pending.kind, revision=self.pending.revision
+        )
+        if decision.request_id:
+            self.results[decision.request_id] = result
+        return result
+
+    def apply_answer(self, answer: ClarificationAnswer) -> DecisionResult:
+        if answer.request_id and answer.request_id in self.results:
+            return self.results[answer.request_id].model_copy(update={"replayed": True})
+        self.answer = answer
+        result = DecisionResult(accepted=not answer.skip, subject="clarification", revision=0)
+        if answer.request_id:
+            self.results[answer.request_id] = result
+        return result
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def has_input(self) -> bool:
+        return self.decision is not None or self.answer is not None
+
+    async def wait(self, interrupted: Callable[[], bool] = lambda: False) -> str:
+        """Wait until input arrives ("input"), `interrupted()` ("interrupted") or the deadline
+        passes ("expired"). The pending input is closed either way."""
+        assert self.pending is not None
+        remaining = self.pending.deadline - workflow.now()
+        outcome = "input"
+        try:
+            await workflow.wait_condition(
+                lambda: self.has_input() or interrupted(),
+                timeout=max(remaining, timedelta(seconds=1)),
+                timeout_summary=f"{self.pending.kind} deadline",
+            )
+            if not self.has_input():
+                outcome = "interrupted"
+        except TimeoutError:
+            outcome = "expired"
+        self.pending = None
+        return outcome

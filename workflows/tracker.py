@@ -1,0 +1,127 @@
+"""A run's visible state: the status view, the durable event log, and what operators see.
+
+Workflow-side only (deterministic): time comes from `workflow.now()`, and every change that an
+operator could filter on is pushed to search attributes and the memo in one place, so the Web UI,
+`GET /runs` and the no-worker status fallback never disagree with `get_status`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    # Why: pydantic models are pure data; re-importing them per workflow run is wasted work.
+    from workflows.models import (
+        TERMINAL_STATUSES,
+        EventsPage,
+        PendingInput,
+        ResearchInput,
+        RunEvent,
+        RunStatus,
+        RunView,
+        Stage,
+        Usage,
+    )
+    from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_STAGE, RESEARCH_STATUS
+
+
+class RunTracker:
+    def __init__(self, inp: ResearchInput) -> None:
+        now = workflow.now()
+        self.view = RunView(
+            run_id=inp.run_id,
+            question=inp.question,
+            status=RunStatus.running,
+            stage=Stage.clarifying,
+            created_at=now,
+            updated_at=now,
+            options=inp.options,
+        )
+        self.events: list[RunEvent] = []
+        self._published: tuple[RunStatus, Stage] | None = None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def event(self, type_: str, message: str = "", **data: Any) -> None:
+        self.view.updated_at = workflow.now()
+        self.events.append(
+            RunEvent(
+                seq=len(self.events) + 1,
+                at=self.view.updated_at,
+                type=type_,
+                stage=self.view.stage,
+                message=message,
+                data=data,
+            )
+        )
+
+    def events_after(self, after: int) -> EventsPage:
+        # Sequence numbers are list positions + 1, so slicing is exact and gap-free.
+        start = max(after, 0)
+        return EventsPage(
+            events=self.events[start:],
+            last_seq=len(self.events),
+            finished=self.view.status in TERMINAL_STATUSES,
+        )
+
+    # -- stage, status, pending input --------------------------------------------------------
+
+    def stage(self, stage: Stage, details: str) -> None:
+        if self.view.stage != stage:
+            self.view.stage = stage
+            self.event("stage_changed", details, stage=stage.value)
+        self.view.status = RunStatus.running
+        self.publish(details)
+
+    def await_input(self, pending: PendingInput, details: str) -> None:
+        self.view.pending = pending
+        self.view.status = RunStatus.awaiting_input
+        self.event(
+            "input_awaited", details, kind=pending.kind, deadline=pending.deadline.isoformat()
+        )
+        self.publish(details)
+
+    def input_received(self, kind: str, by: str, **data: Any) -> None:
+        self.view.pending = None
+        self.view.status = RunStatus.running
+        self.event("input_received", f"{kind} from {by}", kind=kind, by=by, **data)
+        self.publish(f"{kind} received")
+
+    def add_usage(self, usage: Usage) -> None:
+        total = self.view.usage
+        total.llm_calls += usage.llm_calls
+        total.prompt_tokens += usage.prompt_tokens
+        total.completion_tokens += usage.completion_tokens
+
+    def finish(self, status: RunStatus, reason: str, error: str | None = None) -> RunView:
+        now = workflow.now()
+        self.view.status = status
+        self.view.stage = Stage.finished
+        self.view.pending = None
+        self.view.finish_reason = reason
+        self.view.error = error
+        self.view.finished_at = now
+        self.event("finished", reason, status=status.value, error=error)
+        self.publish(f"finished: {status.value} ({reason})")
+        return self.view
+
+    # -- operator view --------------------------------------------------------------------------
+
+    def publish(self, details: str) -> None:
+        """Push status and stage to search attributes, memo and the Web UI's current details."""
+        workflow.set_current_details(
+            f"{self.view.status.value} / {self.view.stage.value}: {details}"
+        )
+        key = (self.view.status, self.view.stage)
+        if key == self._published and self.view.status not in TERMINAL_STATUSES:
+            return
+        self._published = key
+        workflow.upsert_search_attributes(
+            [
+                RESEARCH_STATUS.value_set(self.view.status.value),
+                RESEARCH_STAGE.value_set(self.view.stage.value),
+            ]
+        )
+        workflow.upsert_memo({MEMO_STATUS_KEY: self.view.model_dump(mode="json")})
