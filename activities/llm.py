@@ -10,9 +10,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
 from activities.models import (
     GapsRequest,
     GapsResult,
@@ -28,34 +28,13 @@ from activities.models import (
     ReportRequest,
     ReportResult,
 )
-from activities.report_render import ReportDraft, render_report
+from activities.report_render import render_report
 from providers.artifacts import ArtifactStore, run_key
 from providers.llm import ChatClient
 from workflows.models import ClarifyingQuestion
 
 SYSTEM = "You are a careful research assistant. Answer only with what is asked, concisely."
 NOTES_BUDGET_CHARS = 6000
-
-
-class _Questions(BaseModel):
-    questions: list[str] = Field(max_length=10)
-
-
-class _Queries(BaseModel):
-    queries: list[str] = Field(max_length=10)
-
-
-class _NoteDraft(BaseModel):
-    text: str
-    passage_ids: list[str] = Field(default_factory=list)
-
-
-class _Notes(BaseModel):
-    notes: list[_NoteDraft] = Field(max_length=8)
-
-
-class _Gaps(BaseModel):
-    gaps: list[str] = Field(max_length=5)
 
 
 @asynccontextmanager
@@ -87,7 +66,7 @@ class LLMActivities:
             "this should be researched. Return an empty list if the question is already clear."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, _Questions)
+            draft, usage = await self.chat.complete_json(SYSTEM, prompt, QuestionsDraft)
         texts = [q.strip() for q in draft.questions if q.strip()][: req.max_questions]
         # Ids are positional and assigned here, so they are stable across retries of the UI.
         questions = [ClarifyingQuestion(id=f"q{i}", text=t) for i, t in enumerate(texts, 1)]
@@ -117,7 +96,9 @@ class LLMActivities:
             prompt += "Already searched: " + "; ".join(req.previous_queries[-10:]) + "\n"
         prompt += f"Give {req.count} new short search queries (a few keywords each)."
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, _Queries, max_tokens=200)
+            draft, usage = await self.chat.complete_json(
+                SYSTEM, prompt, QueriesDraft, max_tokens=200
+            )
         return QueriesResult(queries=draft.queries[: req.count], usage=usage)
 
     @activity.defn(name="llm.take_notes")
@@ -130,7 +111,7 @@ class LLMActivities:
             "of the passages that support it."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, _Notes, max_tokens=400)
+            draft, usage = await self.chat.complete_json(SYSTEM, prompt, NotesDraft, max_tokens=400)
         known = {p.id for p in source.passages}
         notes = [
             Note(
@@ -153,7 +134,7 @@ class LLMActivities:
             "or an empty list if the notes answer the question."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, _Gaps, max_tokens=200)
+            draft, usage = await self.chat.complete_json(SYSTEM, prompt, GapsDraft, max_tokens=200)
         return GapsResult(gaps=[g.strip() for g in draft.gaps if g.strip()][:3], usage=usage)
 
     @activity.defn(name="llm.write_report")

@@ -7,27 +7,12 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from activities.drafts import ReportDraft
 from activities.models import CitedSource
 
 INLINE_CITATION = re.compile(r"\[(\d{1,4})\]")
-
-
-class Paragraph(BaseModel):
-    text: str
-    citations: list[int] = Field(default_factory=list)
-
-
-class Section(BaseModel):
-    heading: str
-    paragraphs: list[Paragraph]
-
-
-class ReportDraft(BaseModel):
-    title: str
-    summary: str
-    sections: list[Section]
 
 
 class Rendered(BaseModel):

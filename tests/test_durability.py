@@ -51,7 +51,7 @@ async def test_worker_killed_mid_research_repeats_no_completed_llm_call(
     client, settings: Settings, llm: FakeLLM, run_id: str, tmp_path: Path
 ) -> None:
     own = settings.model_copy(update={"task_queue": f"kill-{uuid.uuid4().hex[:8]}"})
-    llm.reset(delays={"_Notes": 2.0})
+    llm.reset(delays={"NotesDraft": 2.0})
     first = spawn_worker(own, tmp_path / "worker1.log")
     try:
         inp = ResearchInput(
@@ -62,11 +62,11 @@ async def test_worker_killed_mid_research_repeats_no_completed_llm_call(
         handle = await client.start_workflow(
             ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=own.task_queue
         )
-        await wait_until(lambda: llm.count("_Notes") >= 1)
+        await wait_until(lambda: llm.count("NotesDraft") >= 1)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         done_before_kill = [c.fingerprint for c in llm.calls if c.completed]
-        assert {c.kind for c in llm.calls if c.completed} >= {"text", "_Queries"}
+        assert {c.kind for c in llm.calls if c.completed} >= {"text", "QueriesDraft"}
     finally:
         if first.poll() is None:
             first.kill()
@@ -82,7 +82,7 @@ async def test_worker_killed_mid_research_repeats_no_completed_llm_call(
     calls = Counter(c.fingerprint for c in llm.calls)
     assert all(calls[fp] == 1 for fp in done_before_kill), "a completed LLM call ran again"
     # The interrupted notes call was retried on the new worker, so the fake saw more calls.
-    assert llm.count("_Notes") > 2
+    assert llm.count("NotesDraft") > 2
 
 
 async def test_run_survives_temporal_server_restart(

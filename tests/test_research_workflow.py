@@ -60,9 +60,9 @@ async def test_full_flow_with_rejection(client, settings, worker: Worker, llm: F
     assert final.progress.sources_read == 2  # batteries + pumped hydro, not tea
     assert final.progress.citations == 2 and final.progress.citations_dropped == 0
     assert llm.count("ReportDraft") == 2
-    assert final.usage.llm_calls == llm.count("_Questions") + llm.count("text") + llm.count(
-        "_Queries"
-    ) + llm.count("_Notes") + llm.count("ReportDraft") + llm.count("_Gaps")
+    assert final.usage.llm_calls == llm.count("QuestionsDraft") + llm.count("text") + llm.count(
+        "QueriesDraft"
+    ) + llm.count("NotesDraft") + llm.count("ReportDraft") + llm.count("GapsDraft")
     events = await handle.query(ResearchWorkflow.get_events, 0)
     assert [e.seq for e in events.events] == list(range(1, len(events.events) + 1))
     assert events.finished and events.events[-1].type == "finished"

@@ -100,16 +100,16 @@ class FakeLLM:
 
     def _reply(self, kind: str, prompt: str) -> str:
         s = self.script
-        if kind == "_Questions":
+        if kind == "QuestionsDraft":
             return json.dumps({"questions": s.questions})
-        if kind == "_Queries":
+        if kind == "QueriesDraft":
             return json.dumps({"queries": s.queries})
-        if kind == "_Notes":
+        if kind == "NotesDraft":
             ids = re.findall(r"^\[(p\d+)\]", prompt, flags=re.M)
             title = re.search(r"^Source: (.*)$", prompt, flags=re.M)
             note = f"{title.group(1) if title else 'The source'} gives relevant facts."
             return json.dumps({"notes": [{"text": note, "passage_ids": ids[:1]}]})
-        if kind == "_Gaps":
+        if kind == "GapsDraft":
             return json.dumps({"gaps": s.gaps})
         if kind == "ReportDraft":
             numbers = [int(n) for n in re.findall(r"^\[(\d+)\] ", prompt, flags=re.M)]
