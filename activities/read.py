@@ -1,0 +1,57 @@
+"""The read activity: a search hit becomes a stored full text plus the passages worth reading."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.models import ReadRequest, ReadSource
+from providers.artifacts import ArtifactStore, source_key
+from providers.local_index import DocumentNotFoundError, LocalIndex
+
+
+class ReadActivities:
+    def __init__(self, index: LocalIndex, store: ArtifactStore) -> None:
+        self.index = index
+        self.store = store
+
+    @activity.defn(name="read.read_source")
+    async def read_source(self, req: ReadRequest) -> ReadSource:
+        """Store the source's full text under the run and return its best passages for the query."""
+        if req.hit.provider != "local":
+            raise ApplicationError(
+                f"cannot read sources from provider {req.hit.provider!r} yet",
+                type="unsupported_source",
+                non_retryable=True,
+            )
+        # SQLite and file writes block; on the event loop they would stall the whole worker.
+        return await asyncio.to_thread(self._read_local, req)
+
+    def _read_local(self, req: ReadRequest) -> ReadSource:
+        source_id = req.hit.source_id
+        try:
+            key = source_key(req.run_id, source_id)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="bad_artifact_name", non_retryable=True) from exc
+        try:
+            # A file deleted since the last sync would still be in the index; citing it would
+            # hand the reader a dead link, so it counts as gone too.
+            if not Path(source_id).is_file():
+                raise DocumentNotFoundError(f"file no longer exists: {source_id}")
+            doc = self.index.document(source_id)
+            passages = self.index.best_passages(source_id, req.query, req.max_passages)
+        except DocumentNotFoundError as exc:
+            raise ApplicationError(str(exc), type="source_not_found", non_retryable=True) from exc
+        self.store.write_text(key, doc.text)
+        return ReadSource(
+            source_id=doc.source_id,
+            title=doc.title,
+            url=doc.url,
+            provider="local",
+            artifact_ref=key,
+            chars=len(doc.text),
+            passages=passages,
+        )
