@@ -1,0 +1,78 @@
+"""Typed dependencies; tests replace them through `app.dependency_overrides`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from temporalio.client import Client, WorkflowHandle
+
+from api.errors import ApiError
+from api.schemas import ID_PATTERN
+from api.temporal import TemporalConnector
+from providers.artifacts import ArtifactStore
+from settings import Settings
+from workflows.approval import ApprovalWorkflow
+from workflows.models import ApprovalView, RunView
+from workflows.research import ResearchWorkflow
+from workflows.search_attributes import approval_workflow_id, research_workflow_id
+
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_temporal_client(request: Request) -> Client:
+    connector: TemporalConnector = request.app.state.temporal
+    return await connector.get()
+
+
+def get_artifacts(request: Request) -> ArtifactStore:
+    return request.app.state.artifacts
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal_client)]
+ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
+
+
+def _checked_id(value: str, subject: str) -> str:
+    # An id that cannot exist is simply not found: never a 422 or a 5xx from Temporal.
+    if not _ID_RE.fullmatch(value):
+        raise ApiError(404, f"{subject}_not_found", f"no such {subject}")
+    return value
+
+
+def valid_run_id(run_id: Annotated[str, Path(description="The run's id")]) -> str:
+    return _checked_id(run_id, "run")
+
+
+def valid_approval_id(
+    approval_id: Annotated[str, Path(description="The approval's id")],
+) -> str:
+    return _checked_id(approval_id, "approval")
+
+
+RunIdDep = Annotated[str, Depends(valid_run_id)]
+ApprovalIdDep = Annotated[str, Depends(valid_approval_id)]
+
+
+def get_run_handle(
+    run_id: RunIdDep, client: TemporalDep
+) -> WorkflowHandle[ResearchWorkflow, RunView]:
+    return client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+
+
+def get_approval_handle(
+    approval_id: ApprovalIdDep, client: TemporalDep
+) -> WorkflowHandle[ApprovalWorkflow, ApprovalView]:
+    return client.get_workflow_handle_for(ApprovalWorkflow.run, approval_workflow_id(approval_id))
+
+
+RunHandleDep = Annotated[WorkflowHandle[ResearchWorkflow, RunView], Depends(get_run_handle)]
+ApprovalHandleDep = Annotated[
+    WorkflowHandle[ApprovalWorkflow, ApprovalView], Depends(get_approval_handle)
+]

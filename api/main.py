@@ -1,0 +1,62 @@
+"""The FastAPI app: a thin facade over the Temporal client (it keeps no run state of its own).
+
+Run with `uvicorn api.main:app`, or build a configured app with `create_app(settings)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import ApiError, install_error_handlers
+from api.middleware import RequestContextMiddleware
+from api.routes import approvals, meta, run_actions, run_outputs, runs
+from api.temporal import TemporalConnector
+from providers.artifacts import ArtifactStore
+from settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Durable, human-in-the-loop research runs on Temporal. Every error has the shape "
+    "`{error_code, message, details, request_id}`; send `X-Request-ID` to choose the id."
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    connector: TemporalConnector = app.state.temporal
+    try:
+        await connector.get()
+    except ApiError:
+        # Not fatal: /health answers, /ready says 503, and each request tries to connect again.
+        log.warning("starting without Temporal; will keep trying on demand")
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Durable research",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    # State, not globals: tests build several apps side by side and swap these through deps.
+    app.state.settings = settings
+    app.state.temporal = TemporalConnector(settings)
+    app.state.artifacts = ArtifactStore(settings.artifacts_dir)
+
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for module in (runs, run_actions, run_outputs, approvals, meta):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

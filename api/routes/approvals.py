@@ -1,0 +1,123 @@
+"""Stand-alone approvals: one human accept/reject on a piece of content, with a deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from fastapi import APIRouter, Response
+from pydantic import ValidationError
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import WorkflowIDReusePolicy
+
+from api.deps import ApprovalHandleDep, ApprovalIdDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.routes import API_PREFIX, approval_url, error_responses
+from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
+from api.temporal import UPDATE_TIMEOUT, query_or_none, temporal_calls, update_id
+from workflows.approval import ApprovalWorkflow
+from workflows.models import ApprovalInput, ApprovalView, Decision, DecisionResult
+from workflows.search_attributes import MEMO_STATUS_KEY, approval_workflow_id
+
+router = APIRouter(prefix=f"{API_PREFIX}/approvals", tags=["approvals"])
+
+SUMMARY_CHARS = 200
+
+
+@router.post(
+    "", status_code=202, response_model=ApprovalCreated, responses=error_responses(409, 422, 503)
+)
+async def create_approval(
+    body: CreateApprovalRequest, client: TemporalDep, settings: SettingsDep, response: Response
+) -> ApprovalCreated:
+    """Ask a person to accept or reject something."""
+    approval_id = body.approval_id or uuid4().hex
+    workflow_id = approval_workflow_id(approval_id)
+    inp = ApprovalInput(
+        approval_id=approval_id,
+        title=body.title,
+        content=body.content,
+        artifact_ref=body.artifact_ref,
+        timeout=body.timeout,
+        requested_by=body.requested_by,
+    )
+    now = datetime.now(UTC)
+    # The memo answers GET while no worker polls; the workflow decides within moments of a
+    # decision, after which the result is read instead, so "pending" here stays true.
+    initial = ApprovalView(
+        approval_id=approval_id,
+        title=body.title,
+        status="pending",
+        content=body.content,
+        artifact_ref=body.artifact_ref,
+        created_at=now,
+        deadline=now + body.timeout,
+    )
+    async with temporal_calls("approval"):
+        await client.start_workflow(
+            ApprovalWorkflow.run,
+            inp,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=" ".join(body.title.split())[:SUMMARY_CHARS],
+            memo={MEMO_STATUS_KEY: initial.model_dump(mode="json")},
+        )
+    response.headers["Location"] = approval_url(approval_id)
+    return ApprovalCreated(
+        approval_id=approval_id,
+        workflow_id=workflow_id,
+        status_url=approval_url(approval_id),
+        decision_url=approval_url(approval_id, "/decision"),
+    )
+
+
+@router.get("/{approval_id}", response_model=ApprovalView, responses=error_responses(404, 503))
+async def get_approval(
+    approval_id: ApprovalIdDep, handle: ApprovalHandleDep, settings: SettingsDep
+) -> ApprovalView:
+    """An approval's state and, once taken, its decision."""
+    timeout = timedelta(seconds=settings.api_query_timeout_s)
+    async with temporal_calls("approval"):
+        desc = await handle.describe(rpc_timeout=timeout)
+        if desc.status == WorkflowExecutionStatus.COMPLETED:
+            # Final and cheap: read from the close event, no worker needed.
+            return await handle.result(rpc_timeout=timeout)
+        view = await query_or_none(
+            handle.query(ApprovalWorkflow.get_status, rpc_timeout=timeout),
+            settings.api_query_timeout_s,
+        )
+        if view is None:
+            raw = await desc.memo_value(MEMO_STATUS_KEY, None)
+            try:
+                view = ApprovalView.model_validate(raw) if raw is not None else None
+            except ValidationError:
+                view = None
+    if view is None:
+        raise ApiError(
+            503,
+            "worker_unavailable",
+            "no worker answered and the approval has no status memo; try again",
+            {"approval_id": approval_id},
+        )
+    if desc.status != WorkflowExecutionStatus.RUNNING and view.status == "pending":
+        # Closed other than by its own return (cancelled, terminated): it was called off.
+        view = view.model_copy(update={"status": "cancelled"})
+    return view
+
+
+@router.post(
+    "/{approval_id}/decision",
+    response_model=DecisionResult,
+    responses=error_responses(404, 409, 422, 503, 504),
+)
+async def decide_approval(body: DecisionBody, handle: ApprovalHandleDep) -> DecisionResult:
+    """Accept or reject the approval."""
+    decision = Decision.model_validate(body.model_dump())
+    async with temporal_calls("approval", handle):
+        return await handle.execute_update(
+            ApprovalWorkflow.decide,
+            decision,
+            id=update_id("decision", body.request_id),
+            rpc_timeout=UPDATE_TIMEOUT,
+        )

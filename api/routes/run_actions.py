@@ -1,0 +1,86 @@
+"""Human input to a run: clarification answers, acceptance decisions, stop and cancel.
+
+Answers and decisions are Temporal updates, so the caller learns at once whether the run took
+them; stop is a signal (fire and forget) and cancel a cancellation request.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from temporalio.client import WorkflowExecutionStatus
+
+from api.deps import RunHandleDep, RunIdDep
+from api.routes import API_PREFIX, error_responses, run_url
+from api.schemas import ActionAccepted, ClarificationBody, DecisionBody, StopBody
+from api.temporal import UPDATE_TIMEOUT, finished_error, temporal_calls, update_id
+from workflows.models import ClarificationAnswer, Decision, DecisionResult, StopRequest
+from workflows.research import ResearchWorkflow
+
+router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
+
+
+@router.post(
+    "/{run_id}/clarification",
+    response_model=DecisionResult,
+    responses=error_responses(404, 409, 422, 503, 504),
+)
+async def answer_clarification(body: ClarificationBody, handle: RunHandleDep) -> DecisionResult:
+    """Answer the run's clarifying questions (or skip them)."""
+    answer = ClarificationAnswer.model_validate(body.model_dump())
+    async with temporal_calls("run", handle):
+        return await handle.execute_update(
+            ResearchWorkflow.answer_clarification,
+            answer,
+            id=update_id("clarification", body.request_id),
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+
+
+@router.post(
+    "/{run_id}/acceptance",
+    response_model=DecisionResult,
+    responses=error_responses(404, 409, 422, 503, 504),
+)
+async def decide(body: DecisionBody, handle: RunHandleDep) -> DecisionResult:
+    """Accept or reject the plan or report awaiting review."""
+    decision = Decision.model_validate(body.model_dump())
+    async with temporal_calls("run", handle):
+        return await handle.execute_update(
+            ResearchWorkflow.decide,
+            decision,
+            id=update_id("acceptance", body.request_id),
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+
+
+@router.post(
+    "/{run_id}/stop",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses=error_responses(404, 409, 422, 503),
+)
+async def stop_run(
+    run_id: RunIdDep, handle: RunHandleDep, body: StopBody | None = None
+) -> ActionAccepted:
+    """Finish the run now with what it has (partial report)."""
+    request = StopRequest.model_validate((body or StopBody()).model_dump())
+    async with temporal_calls("run", handle):
+        await handle.signal(ResearchWorkflow.stop, request)
+    return ActionAccepted(run_id=run_id, action="stop", status_url=run_url(run_id))
+
+
+@router.post(
+    "/{run_id}/cancel",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses=error_responses(404, 409, 503),
+)
+async def cancel_run(run_id: RunIdDep, handle: RunHandleDep) -> ActionAccepted:
+    """Abort the run; it ends `cancelled`."""
+    async with temporal_calls("run", handle):
+        # Temporal accepts a cancel request for a closed workflow silently; say so instead.
+        desc = await handle.describe()
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            raise finished_error("run")
+        await handle.cancel()
+    return ActionAccepted(run_id=run_id, action="cancel", status_url=run_url(run_id))

@@ -1,0 +1,113 @@
+"""What a finished run produced: the report and the sources bundle, read from the artifact store.
+
+Large texts never travel through Temporal (payload limit); the run's view only holds their keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
+from api.errors import ApiError
+from api.render import markdown_sections, markdown_to_html
+from api.routes import API_PREFIX, error_responses
+from api.schemas import ReportJson
+from api.views import resolve_run_view
+from providers.artifacts import ArtifactStore
+from workflows.models import TERMINAL_STATUSES, RunView
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
+
+ReportFormat = Literal["md", "json", "html"]
+
+REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as Markdown, HTML or JSON (by `format`)",
+        "content": {
+            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+            "application/json": {"schema": ReportJson.model_json_schema()},
+        },
+    }
+}
+
+
+async def _read(artifacts: ArtifactStore, key: str, *, as_json: bool) -> Any:
+    # The store does plain file I/O; keep it off the event loop.
+    if not await asyncio.to_thread(artifacts.exists, key):
+        # The run recorded the key, so the API cannot see the worker's store (a deployment fault).
+        log.warning("artifact %s is recorded but missing", key)
+        raise ApiError(404, "artifact_missing", "the artifact is not in the store", {"key": key})
+    reader = artifacts.read_json if as_json else artifacts.read_text
+    return await asyncio.to_thread(reader, key)
+
+
+def _require_finished(view: RunView) -> None:
+    if view.status not in TERMINAL_STATUSES:
+        raise ApiError(
+            409,
+            "run_not_finished",
+            "the run has not finished yet",
+            {"status": view.status.value, "stage": view.stage.value},
+        )
+
+
+@router.get(
+    "/{run_id}/report",
+    response_class=Response,
+    responses={**REPORT_CONTENT, **error_responses(404, 409, 422, 503)},
+)
+async def get_report(
+    handle: RunHandleDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+    fmt: Annotated[ReportFormat, Query(alias="format")] = "md",
+) -> Response:
+    """The final report: Markdown (default), HTML or JSON with sections and sources."""
+    view, _ = await resolve_run_view(handle, settings)
+    _require_finished(view)
+    if not view.report_ref:
+        raise ApiError(
+            409,
+            "no_report",
+            "the run finished without a report",
+            {"status": view.status.value, "finish_reason": view.finish_reason},
+        )
+    markdown: str = await _read(artifacts, view.report_ref, as_json=False)
+    if fmt == "md":
+        return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+    if fmt == "html":
+        return HTMLResponse(markdown_to_html(markdown, title=view.question))
+    sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    body = ReportJson(
+        run_id=view.run_id,
+        status=view.status,
+        finish_reason=view.finish_reason,
+        markdown=markdown,
+        sections=markdown_sections(markdown),
+        sources=sources,
+    )
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get("/{run_id}/sources", responses=error_responses(404, 409, 503))
+async def get_sources(
+    handle: RunHandleDep, settings: SettingsDep, artifacts: ArtifactsDep
+) -> JSONResponse:
+    """Every source the run read, with the passages it cited."""
+    view, _ = await resolve_run_view(handle, settings)
+    if not view.sources_ref:
+        raise ApiError(
+            409,
+            "sources_not_ready",
+            "the run has not written its sources yet",
+            {"status": view.status.value, "stage": view.stage.value},
+        )
+    return JSONResponse(await _read(artifacts, view.sources_ref, as_json=True))

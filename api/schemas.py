@@ -1,0 +1,188 @@
+"""REST bodies. Request bodies forbid unknown fields: a typo is a 422, not a silent default.
+
+Workflow models are reused (subclassed only to tighten validation), so the REST contract and the
+Temporal payloads cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from workflows.models import (
+    ClarificationAnswer,
+    Decision,
+    RunOptions,
+    RunStatus,
+    Stage,
+    StopRequest,
+)
+
+# Client-chosen run and approval ids: safe in a workflow id, a URL and a file name.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+Identity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ClientId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+HumanWait = Annotated[timedelta, Field(gt=timedelta(0), le=timedelta(days=365))]
+
+
+class Forbid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    error_code: str = Field(examples=["run_not_found"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = None
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+class RunOptionsBody(RunOptions, Forbid):
+    input_timeout: HumanWait = Field(
+        default=timedelta(days=7),
+        description="How long a human wait may last before the run ends `expired`",
+    )
+
+
+class CreateRunRequest(Forbid):
+    question: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+    ]
+    run_id: ClientId | None = Field(default=None, description="Defaults to a random hex id")
+    options: RunOptionsBody = Field(default_factory=RunOptionsBody)
+    created_by: Identity = "anonymous"
+
+
+class RunCreated(BaseModel):
+    run_id: str
+    workflow_id: str
+    status: RunStatus
+    status_url: str
+    events_url: str
+    report_url: str
+    sources_url: str
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    question: str | None = None
+    status: RunStatus | None = None
+    stage: Stage | None = None
+    started_at: datetime
+    closed_at: datetime | None = None
+    temporal_status: str | None = Field(default=None, description="Temporal's execution status")
+
+
+class RunList(BaseModel):
+    runs: list[RunSummary]
+    next_page_token: str | None = Field(
+        default=None, description="Pass as page_token for the next page; absent on the last"
+    )
+
+
+class ClarificationBody(ClarificationAnswer, Forbid):
+    answers: dict[str, Annotated[str, StringConstraints(max_length=4000)]] = Field(
+        default_factory=dict, description="Answers keyed by question id"
+    )
+    request_id: RequestId | None = Field(
+        default=None, description="Idempotency key: a repeat returns the first result"
+    )
+    answered_by: Identity = "anonymous"
+
+
+class DecisionBody(Decision, Forbid):
+    comment: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    decided_by: Identity = "anonymous"
+    request_id: RequestId | None = Field(
+        default=None, description="Idempotency key: a repeat returns the first result"
+    )
+
+
+class StopBody(StopRequest, Forbid):
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+    requested_by: Identity = "anonymous"
+
+
+class ActionAccepted(BaseModel):
+    run_id: str
+    action: Literal["stop", "cancel"]
+    status_url: str
+
+
+class ReportSection(BaseModel):
+    title: str
+    level: int
+    content: str
+
+
+class ReportJson(BaseModel):
+    run_id: str
+    status: RunStatus
+    finish_reason: str | None = None
+    markdown: str
+    sections: list[ReportSection]
+    sources: Any = Field(default=None, description="The run's sources.json, when written")
+
+
+# -- approvals --------------------------------------------------------------------------------
+
+
+class CreateApprovalRequest(Forbid):
+    approval_id: ClientId | None = Field(default=None, description="Defaults to a random hex id")
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    content: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+    artifact_ref: Annotated[str, StringConstraints(max_length=500)] | None = None
+    timeout: HumanWait = Field(default=timedelta(days=7), description="Expires after this")
+    requested_by: Identity = "anonymous"
+
+
+class ApprovalCreated(BaseModel):
+    approval_id: str
+    workflow_id: str
+    status: Literal["pending"] = "pending"
+    status_url: str
+    decision_url: str
+
+
+# -- meta -------------------------------------------------------------------------------------
+
+
+class FlowInput(BaseModel):
+    name: str
+    kind: Literal["update", "signal", "cancel"]
+    endpoint: str
+
+
+class FlowInfo(BaseModel):
+    name: str
+    workflow_type: str
+    task_queue: str
+    start: str
+    statuses: list[str]
+    stages: list[str]
+    inputs: list[FlowInput]
+
+
+class FlowList(BaseModel):
+    flows: list[FlowInfo]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    temporal_address: str
+    namespace: str
+    server_version: str | None = None
+    task_queue: str
+    worker_polling: bool | None = Field(
+        default=None, description="Whether a worker polled the task queue recently (None: unknown)"
+    )

@@ -1,0 +1,81 @@
+"""Visibility list queries for GET /runs.
+
+Filters agree with what GET /runs/{id} reports: a run that Temporal closed as cancelled, failed or
+terminated counts as `cancelled` / `failed` and stage `finished`, whatever its search attributes
+last said (such a workflow never wrote its final state).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+from api.errors import ApiError
+from workflows.models import RunStatus, Stage
+from workflows.search_attributes import RESEARCH_STAGE, RESEARCH_STATUS
+
+_ABNORMAL = "('Canceled', 'Failed', 'Terminated', 'TimedOut')"
+_FAILED = "('Failed', 'Terminated', 'TimedOut')"
+
+
+def runs_query(
+    workflow_type: str,
+    *,
+    status: RunStatus | None = None,
+    stage: Stage | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> str:
+    # Every interpolated value is an enum member or a datetime we format: no injection path.
+    clauses = [f"WorkflowType = '{workflow_type}'"]
+    if status is not None:
+        clauses.append(_status_clause(status))
+    if stage is not None:
+        clauses.append(_stage_clause(stage))
+    if created_after is not None:
+        clauses.append(f"StartTime >= '{_rfc3339(created_after)}'")
+    if created_before is not None:
+        clauses.append(f"StartTime < '{_rfc3339(created_before)}'")
+    return " AND ".join(clauses)
+
+
+def _status_clause(status: RunStatus) -> str:
+    own = f"{RESEARCH_STATUS.name} = '{status.value}'"
+    if status == RunStatus.cancelled:
+        return f"({own} OR ExecutionStatus = 'Canceled')"
+    if status == RunStatus.failed:
+        return f"({own} OR ExecutionStatus IN {_FAILED})"
+    return f"({own} AND ExecutionStatus NOT IN {_ABNORMAL})"
+
+
+def _stage_clause(stage: Stage) -> str:
+    own = f"{RESEARCH_STAGE.name} = '{stage.value}'"
+    if stage == Stage.finished:
+        return f"({own} OR ExecutionStatus IN {_ABNORMAL})"
+    return f"({own} AND ExecutionStatus NOT IN {_ABNORMAL})"
+
+
+def _rfc3339(value: datetime) -> str:
+    # A naive datetime from a client is read as UTC rather than the server's local zone.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def encode_page_token(token: bytes | None) -> str | None:
+    return base64.urlsafe_b64encode(token).decode("ascii") if token else None
+
+
+def decode_page_token(token: str | None) -> bytes | None:
+    if not token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError) as err:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "page_token is not a token this API returned",
+            {"errors": [{"loc": ["query", "page_token"], "msg": str(err), "type": "value_error"}]},
+        ) from err
