@@ -1,0 +1,122 @@
+"""A small synchronous client for the REST API (v1), with the API's errors as exceptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from workflows.models import RunView
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+API_URL_ENV = "RESEARCH_API_URL"
+
+
+class ApiUnreachable(Exception):
+    """Nothing answered at the API's address."""
+
+    def __init__(self, base_url: str, broken: str | None = None) -> None:
+        self.base_url = base_url
+        if broken is None:
+            message = f"cannot reach the API at {base_url}: is `research up` running?"
+        else:
+            message = f"the API at {base_url} stopped answering: {broken}"
+        super().__init__(message)
+
+
+class ApiError(Exception):
+    """The API answered with an error body `{error_code, message, details, request_id}`."""
+
+    def __init__(self, status: int, body: dict[str, Any] | None, fallback: str) -> None:
+        body = body or {}
+        self.status = status
+        self.error_code = str(body.get("error_code") or f"http_{status}")
+        self.request_id = body.get("request_id")
+        self.details = body.get("details")
+        message = str(body.get("message") or fallback or "no message")
+        suffix = f" (request {self.request_id})" if self.request_id else ""
+        super().__init__(f"{self.error_code}: {message}{suffix}")
+
+
+class ApiClient:
+    """The calls `research ask` makes; every path is under /api/v1."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,  # tests hand in a fake API here
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=f"{self.base_url}/api/v1", timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiUnreachable(self.base_url) from exc
+        except httpx.TransportError as exc:
+            # Read timeouts and dropped connections: the API is there but not answering.
+            raise ApiUnreachable(self.base_url, _reason(exc)) from exc
+        if response.is_error:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            fallback = response.text.strip()[:200] or response.reason_phrase
+            raise ApiError(response.status_code, body if isinstance(body, dict) else None, fallback)
+        return response
+
+    def start_run(
+        self, question: str, options: dict[str, Any], run_id: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"question": question, "options": options}
+        if run_id:
+            body["run_id"] = run_id
+        return self._request("POST", "/runs", json=body).json()
+
+    def get_run(self, run_id: str) -> RunView:
+        return RunView.model_validate(self._request("GET", f"/runs/{run_id}").json())
+
+    def answer(self, run_id: str, answers: dict[str, str], *, skip: bool = False) -> Any:
+        body: dict[str, Any] = {"skip": True} if skip else {"answers": answers}
+        return self._request("POST", f"/runs/{run_id}/clarification", json=body).json()
+
+    def decide(self, run_id: str, accepted: bool, comment: str = "") -> Any:
+        body: dict[str, Any] = {"accepted": accepted}
+        if comment:
+            body["comment"] = comment
+        return self._request("POST", f"/runs/{run_id}/acceptance", json=body).json()
+
+    def report(self, run_id: str) -> str | None:
+        """The final report as Markdown, or None while there is none (409)."""
+        try:
+            return self._request("GET", f"/runs/{run_id}/report").text
+        except ApiError as exc:
+            if exc.status == 409:
+                return None
+            raise
+
+    def sources(self, run_id: str) -> list[dict[str, Any]]:
+        data = self._request("GET", f"/runs/{run_id}/sources").json()
+        # Accept a bare list or an envelope such as {"sources": [...]}.
+        if isinstance(data, dict):
+            data = data.get("sources", [])
+        return [item for item in data if isinstance(item, dict)]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

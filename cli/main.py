@@ -1,0 +1,151 @@
+"""The `research` command line: run the stack or its pieces, and ask questions.
+
+Exit codes: 0 done (run completed, possibly with gaps); 1 the run (or the stack) ended badly;
+2 the API is unreachable or the command was misused; 3 the API refused a request; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from cli.ask import (
+    EXIT_API_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Asker,
+    run_options,
+)
+from cli.client import API_URL_ENV, DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
+from settings import get_settings
+
+app = typer.Typer(
+    help="Durable, human-in-the-loop research runs on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """One plain line on stderr (no markup, no wrapping), then exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Runs, index, logs (default: settings.data_dir)")
+    ] = None,
+    api_port: Annotated[int | None, typer.Option(help="API port [8000]")] = None,
+    temporal_port: Annotated[int | None, typer.Option(help="Temporal gRPC port [7233]")] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port [8233]")] = None,
+    llm_port: Annotated[int | None, typer.Option(help="Local LLM port [8012]")] = None,
+    docs: Annotated[
+        list[Path] | None, typer.Option("--docs", help="Documents folder (repeatable)")
+    ] = None,
+) -> None:
+    """Start Temporal, the local LLM, the worker and the API; Ctrl+C stops them all."""
+    from stack.env import stack_settings
+    from stack.up import run_stack
+
+    base = get_settings()
+    settings = stack_settings(
+        base,
+        data_dir=data_dir,
+        docs_dirs=docs or None,
+        api_port=api_port,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        llm_port=llm_port,
+    )
+    for folder in settings.docs_dirs:
+        if not folder.is_dir():
+            fail(f"documents folder {folder} does not exist", EXIT_USAGE)
+    code = run_stack(settings, run_llm=base.embedded_llm, console=Console(highlight=False))
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker alone (settings from RESEARCH_* variables)."""
+    import worker as worker_module
+
+    result = worker_module.main()
+    # main() may be a coroutine function; either way this command runs it to the end.
+    if inspect.iscoroutine(result):
+        try:
+            asyncio.run(result)
+        except KeyboardInterrupt:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings)")] = None,
+) -> None:
+    """Run the REST API alone (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.main:app", host=host or settings.api_host, port=port or settings.api_port)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="What to research")] = None,
+    api_url: Annotated[
+        str, typer.Option(envvar=API_URL_ENV, help="API base URL")
+    ] = DEFAULT_API_URL,
+    run_id: Annotated[
+        str | None, typer.Option(help="Run id to use; an existing run is followed instead")
+    ] = None,
+    breadth: Annotated[int | None, typer.Option(min=1, max=10, help="Queries per round")] = None,
+    depth: Annotated[int | None, typer.Option(min=1, max=5, help="Research rounds")] = None,
+    max_sources: Annotated[int | None, typer.Option(min=1, max=50, help="Sources to read")] = None,
+    plan_approval: Annotated[
+        bool | None, typer.Option("--plan-approval/--no-plan-approval", help="Review the plan")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accept plan and report")] = False,
+    no_input: Annotated[
+        bool,
+        typer.Option(
+            "--no-input", help="Never prompt: skip clarifying questions, accept what is proposed"
+        ),
+    ] = False,
+) -> None:
+    """Ask a question and follow the run to its report, answering what it asks on the way."""
+    if question is None and run_id is None:
+        fail("give a question, or --run-id to follow an existing run", EXIT_USAGE)
+    err, out = Console(stderr=True, highlight=False), Console(highlight=False)
+    client = ApiClient(api_url)
+    asker = Asker(client, err, out, no_input=no_input, yes=yes)
+    followed: str | None = None
+    try:
+        followed = asker.start(
+            question, run_options(breadth, depth, max_sources, plan_approval), run_id
+        )
+        code = asker.finish(asker.follow(followed))
+    except ApiUnreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except ApiError as exc:
+        fail(f"the API refused: {exc}", EXIT_API_ERROR)
+    except KeyboardInterrupt:
+        resume = f"; follow it again with: research ask --run-id {followed}" if followed else ""
+        typer.echo(f"\ninterrupted: the run goes on on the server{resume}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        client.close()
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()
