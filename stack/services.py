@@ -43,10 +43,10 @@ class TemporalService:
         self.server.start(timeout=60.0)
 
     def returncode(self) -> int | None:
-        return self.server.process.poll() if self.server.process else None
+        return self.server.returncode
 
     def running(self) -> bool:
-        return self.server.process is not None and self.server.process.poll() is None
+        return self.server.running()
 
     def stop(self) -> None:
         self.server.stop()

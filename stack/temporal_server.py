@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
 import sysconfig
 import time
 from pathlib import Path
 
+from stack.process import ChildProcess
 from workflows.search_attributes import SEARCH_ATTRIBUTE_TYPES
 
 
@@ -55,7 +55,7 @@ class TemporalDevServer:
         self.db_path = db_path
         self.log_path = log_path
         self.namespace = namespace
-        self.process: subprocess.Popen[bytes] | None = None
+        self._child: ChildProcess | None = None
 
     @property
     def address(self) -> str:
@@ -94,15 +94,13 @@ class TemporalDevServer:
     def start(self, timeout: float = 60.0) -> None:
         if port_open("127.0.0.1", self.port):
             raise RuntimeError(f"port {self.port} is already in use; pick another --temporal-port")
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self._child = ChildProcess("temporal", self.command(), log_path=self.log_path)
+        self._child.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if not self._child.running():
                 raise RuntimeError(
-                    f"temporal dev server exited with {self.process.returncode}"
+                    f"temporal dev server exited with {self._child.returncode}"
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
             if port_open("127.0.0.1", self.port):
@@ -111,18 +109,18 @@ class TemporalDevServer:
         self.stop()
         raise TimeoutError(f"temporal dev server did not listen on {self.port} in {timeout}s")
 
+    @property
+    def returncode(self) -> int | None:
+        return self._child.returncode if self._child else None
+
+    def running(self) -> bool:
+        return self._child is not None and self._child.running()
+
     def stop(self, timeout: float = 15.0) -> None:
-        if not self.process or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        if self._child:
+            self._child.stop(timeout)
 
     def kill(self) -> None:
         """SIGKILL, as in a crash: no chance to flush anything."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
+        if self._child:
+            self._child.kill()
