@@ -119,9 +119,12 @@ class Asker:
         self.err.print("[bold]The run asks before it starts:[/] (leave empty to skip one)")
         answers = {}
         for question in pending.questions:
-            text = Prompt.ask(f"  {escape(question.text)}", default="", console=self.err).strip()
-            if text:
-                answers[question.id] = text
+            try:
+                text = Prompt.ask(f"  {escape(question.text)}", default="", console=self.err)
+            except EOFError:
+                break  # input ran out (a pipe): the rest count as skipped, as an empty line does
+            if text.strip():
+                answers[question.id] = text.strip()
         self.client.answer(run_id, answers, skip=not answers)
         self.err.print(f"sent {len(answers)} answer(s)")
 

@@ -141,3 +141,13 @@ async def test_cancel_gives_cancelled(client, settings, worker, llm, run_id):
         await handle.result()
     view = await handle.query(ResearchWorkflow.get_status)
     assert view.status == RunStatus.cancelled
+
+
+async def test_finding_nothing_ends_with_gaps(client, settings, worker, llm, run_id):
+    llm.reset(queries=["quantum chromodynamics"])
+    handle = await start(client, settings, run_id, clarify=False, require_acceptance=False, depth=1)
+    final = await handle.result()
+    assert final.progress.sources_read == 0 and final.progress.citations == 0
+    assert final.status == RunStatus.completed_with_gaps
+    report = (settings.artifacts_dir / final.report_ref).read_text()
+    assert "## Sources" not in report

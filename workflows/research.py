@@ -261,7 +261,12 @@ class ResearchWorkflow(ResearchLoop):
 
     def _has_gaps(self) -> bool:
         progress = self.track.view.progress
-        return progress.citations_dropped > 0 or progress.sources_read == 0 or progress.notes == 0
+        return (
+            progress.citations_dropped > 0
+            or progress.citations == 0
+            or progress.sources_read == 0
+            or progress.notes == 0
+        )
 
     async def _save(self, name: str, data: dict | list) -> str:
         req = SaveJson(run_id=self.inp.run_id, name=name, data=data)
