@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.artifacts import ArtifactActivities
@@ -25,6 +26,9 @@ from providers.llm import ChatClient
 from providers.local_index import LocalIndex
 from providers.search import LocalDocsProvider
 from settings import Settings, get_settings
+from telemetry.logs import configure_logging
+from telemetry.tracing import configure_tracing, temporal_interceptors
+from telemetry.worker_metrics import build_runtime
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
@@ -66,12 +70,19 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=list(activities),
-        # Activities hand back to another worker if this one is asked to stop mid-call.
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        # On SIGTERM, running activities get this long to finish; then they are cancelled and
+        # Temporal retries them on another worker.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_timeout_s),
     )
 
 
-async def connect(settings: Settings, attempts: int = 60) -> Client:
+async def connect(
+    settings: Settings,
+    attempts: int = 60,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     """Connect, waiting for a Temporal server that is still starting."""
     for attempt in range(1, attempts + 1):
         try:
@@ -79,6 +90,8 @@ async def connect(settings: Settings, attempts: int = 60) -> Client:
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=pydantic_data_converter,
+                interceptors=interceptors,
+                runtime=runtime,
             )
         except RuntimeError as exc:
             if attempt == attempts:
@@ -91,7 +104,14 @@ async def connect(settings: Settings, attempts: int = 60) -> Client:
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings)
+    configure_tracing(settings.otlp_endpoint, "research-worker")
+    client = await connect(
+        settings,
+        runtime=build_runtime(settings.worker_metrics_bind),
+        interceptors=temporal_interceptors(),
+    )
+    if settings.worker_metrics_bind:
+        log.info("worker metrics on http://%s/metrics", settings.worker_metrics_bind)
     activities = await asyncio.to_thread(build_activities, settings)
     worker = build_worker(client, settings, activities)
     loop = asyncio.get_running_loop()
@@ -105,10 +125,9 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

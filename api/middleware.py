@@ -1,4 +1,4 @@
-"""Per-request plumbing as plain ASGI: request id, Prometheus metrics and the last-resort 500.
+"""Per-request plumbing as plain ASGI: request id, trace span, Prometheus metrics, last-resort 500.
 
 Plain ASGI rather than BaseHTTPMiddleware so streaming responses (the SSE events route) pass
 through untouched, and so an unhandled error is answered here, inside the metrics and the
@@ -12,12 +12,16 @@ import re
 import time
 from uuid import uuid4
 
-from prometheus_client import Counter, Histogram
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import REQUEST_ID_HEADER, error_response
+from api.metrics import LATENCY, REQUESTS
+from telemetry.logs import REQUEST_ID, REQUEST_SCOPE
+from telemetry.tracing import get_tracer
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +30,6 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Unmatched paths share one label: label values must not grow with what clients type.
 UNMATCHED = "unmatched"
 
-REQUESTS = Counter(
-    "research_api_requests_total",
-    "HTTP requests handled, by route template and status code",
-    ["method", "route", "status"],
-)
-LATENCY = Histogram(
-    "research_api_request_duration_seconds",
-    "HTTP request latency, by route template",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-
 
 def _request_id(scope: Scope) -> str:
     incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
@@ -45,8 +37,9 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tracer: trace.Tracer | None = None) -> None:
         self.app = app
+        self.tracer = tracer or get_tracer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,20 +62,48 @@ class RequestContextMiddleware:
             await send(message)
 
         began = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception(
-                "unhandled error in %s %s [%s]", scope["method"], scope["path"], request_id
-            )
-            status = 500
-            if started:
-                raise  # Too late for an error body; the server closes the connection.
-            response = error_response(
-                Request(scope), 500, "internal_error", "an internal error occurred"
-            )
-            await response(scope, receive, send_with_id)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - began)
+        # The server span that the Temporal client's spans (start, update, query) hang under; a
+        # caller's `traceparent` header makes it part of the caller's trace.
+        parent = propagate.extract(dict(Headers(scope=scope)))
+        request_token = REQUEST_ID.set(request_id)
+        scope_token = REQUEST_SCOPE.set(scope)
+        with self.tracer.start_as_current_span(
+            f"{scope['method']} {scope['path']}", context=parent, kind=SpanKind.SERVER
+        ) as span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception(
+                    "unhandled error in %s %s [%s]", scope["method"], scope["path"], request_id
+                )
+                status = 500
+                if started:
+                    raise  # Too late for an error body; the server closes the connection.
+                response = error_response(
+                    Request(scope), 500, "internal_error", "an internal error occurred"
+                )
+                await response(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - began
+                route = getattr(scope.get("route"), "path", None) or UNMATCHED
+                REQUESTS.labels(scope["method"], route, str(status)).inc()
+                LATENCY.labels(scope["method"], route).observe(elapsed)
+                _finish_span(span, scope, route, status, request_id)
+                # Our access log: unlike uvicorn's, it runs inside the request's log context.
+                log.info("%s %s %s %.3fs", scope["method"], scope["path"], status, elapsed)
+                REQUEST_SCOPE.reset(scope_token)
+                REQUEST_ID.reset(request_token)
+
+
+def _finish_span(span: trace.Span, scope: Scope, route: str, status: int, request_id: str) -> None:
+    # Named by route template, not raw path, so trace search groups requests like metrics do.
+    span.update_name(f"{scope['method']} {route}")
+    span.set_attribute("http.request.method", scope["method"])
+    span.set_attribute("http.route", route)
+    span.set_attribute("url.path", scope["path"])
+    span.set_attribute("http.response.status_code", status)
+    span.set_attribute("request_id", request_id)
+    if run_id := scope.get("path_params", {}).get("run_id"):
+        span.set_attribute("research.run_id", run_id)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))

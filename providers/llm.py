@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from settings import Settings
+from telemetry.worker_metrics import record_llm_usage
 from workflows.models import Usage
 
 M = TypeVar("M", bound=BaseModel)
@@ -64,6 +65,7 @@ class ChatClient:
         if reply.usage is not None:
             usage.prompt_tokens = reply.usage.prompt_tokens
             usage.completion_tokens = reply.usage.completion_tokens
+        record_llm_usage(self.model, usage)
         text = reply.choices[0].message.content if reply.choices else None
         return ChatResult(text=text or "", usage=usage)
 

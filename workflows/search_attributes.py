@@ -1,19 +1,47 @@
-"""Custom search attributes the Web UI and `GET /runs` filter on.
+"""Custom search attributes the Web UI, `GET /runs` and operators' visibility queries filter on.
 
 They must be registered on the server before a workflow upserts them: `research up` and the
-test fixture pass SEARCH_ATTRIBUTE_TYPES to `temporal server start-dev --search-attribute`.
+test fixture pass SEARCH_ATTRIBUTE_TYPES to `temporal server start-dev --search-attribute`, and
+the compose deployment's admin step (`python -m stack.admin`) registers the same list. Adding an
+attribute is one line in OPERATOR_ATTRIBUTES; both paths pick it up.
 """
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 RESEARCH_STATUS = SearchAttributeKey.for_keyword("ResearchStatus")
 RESEARCH_STAGE = SearchAttributeKey.for_keyword("ResearchStage")
+# Who asked (ResearchInput.created_by); the filter behind "my runs" once auth exists.
+RESEARCH_OWNER = SearchAttributeKey.for_keyword("ResearchOwner")
+# When the run started waiting on a person; unset while it is not waiting.
+WAITING_SINCE = SearchAttributeKey.for_datetime("WaitingSince")
+# Prompt + completion tokens the run's LLM calls have used so far.
+TOKENS_USED = SearchAttributeKey.for_int("TokensUsed")
+
+OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    RESEARCH_STATUS,
+    RESEARCH_STAGE,
+    RESEARCH_OWNER,
+    WAITING_SINCE,
+    TOKENS_USED,
+)
+
+# The names `temporal ... --search-attribute NAME=TYPE` takes for each indexed type.
+CLI_TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 
 SEARCH_ATTRIBUTE_TYPES: dict[str, str] = {
-    RESEARCH_STATUS.name: "Keyword",
-    RESEARCH_STAGE.name: "Keyword",
+    key.name: CLI_TYPE_NAMES[key.indexed_value_type] for key in OPERATOR_ATTRIBUTES
 }
 
 MEMO_STATUS_KEY = "status"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     # Why: pydantic models are pure data; re-importing them per workflow run is wasted work.
@@ -24,7 +25,20 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Usage,
     )
-    from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_STAGE, RESEARCH_STATUS
+    from workflows.search_attributes import (
+        MEMO_STATUS_KEY,
+        RESEARCH_OWNER,
+        RESEARCH_STAGE,
+        RESEARCH_STATUS,
+        TOKENS_USED,
+        WAITING_SINCE,
+    )
+
+# Runs started before owner / waiting-since / tokens were published keep their old commands.
+OPERATOR_ATTRIBUTES_PATCH = "operator-search-attributes"
+# Metric names of the worker's Prometheus endpoint (see telemetry/worker_metrics.py).
+HUMAN_WAIT_METRIC = "research_human_wait_seconds"
+RUNS_FINISHED_METRIC = "research_runs_finished"
 
 
 class RunTracker:
@@ -39,8 +53,11 @@ class RunTracker:
             updated_at=now,
             options=inp.options,
         )
+        self.owner = inp.created_by
         self.events: list[RunEvent] = []
         self._published: tuple[RunStatus, Stage] | None = None
+        # Last values upserted, so an attribute is written only when it changes.
+        self._attributes: dict[str, object] = {}
 
     # -- events -----------------------------------------------------------------------------
 
@@ -84,6 +101,12 @@ class RunTracker:
         self.publish(details)
 
     def input_received(self, kind: str, by: str, **data: Any) -> None:
+        if self.view.pending is not None:
+            waited = workflow.now() - self.view.pending.since
+            # Workflow metrics are not re-emitted on replay, so each wait is counted once.
+            workflow.metric_meter().create_histogram_float(
+                HUMAN_WAIT_METRIC, "How long runs waited for a person's input", "s"
+            ).record(waited.total_seconds(), {"kind": self.view.pending.kind})
         self.view.pending = None
         self.view.status = RunStatus.running
         self.event("input_received", f"{kind} from {by}", kind=kind, by=by, **data)
@@ -94,6 +117,8 @@ class RunTracker:
         total.llm_calls += usage.llm_calls
         total.prompt_tokens += usage.prompt_tokens
         total.completion_tokens += usage.completion_tokens
+        if workflow.patched(OPERATOR_ATTRIBUTES_PATCH):
+            self._upsert_attributes()
 
     def finish(self, status: RunStatus, reason: str, error: str | None = None) -> RunView:
         now = workflow.now()
@@ -105,23 +130,52 @@ class RunTracker:
         self.view.finished_at = now
         self.event("finished", reason, status=status.value, error=error)
         self.publish(f"finished: {status.value} ({reason})")
+        workflow.metric_meter().create_counter(
+            RUNS_FINISHED_METRIC, "Research runs that ended, by final status"
+        ).add(1, {"status": status.value})
+        workflow.logger.info("run finished: %s (%s)", status.value, reason)
         return self.view
 
     # -- operator view --------------------------------------------------------------------------
 
     def publish(self, details: str) -> None:
-        """Push status and stage to search attributes, memo and the Web UI's current details."""
+        """Push status, stage, owner, waiting-since and tokens to search attributes, the memo
+        and the Web UI's current details."""
         workflow.set_current_details(
             f"{self.view.status.value} / {self.view.stage.value}: {details}"
         )
+        patched = workflow.patched(OPERATOR_ATTRIBUTES_PATCH)
+        if patched:
+            self._upsert_attributes()
         key = (self.view.status, self.view.stage)
         if key == self._published and self.view.status not in TERMINAL_STATUSES:
             return
         self._published = key
-        workflow.upsert_search_attributes(
-            [
-                RESEARCH_STATUS.value_set(self.view.status.value),
-                RESEARCH_STAGE.value_set(self.view.stage.value),
-            ]
-        )
+        workflow.logger.info("%s / %s: %s", key[0].value, key[1].value, details)
+        if not patched:
+            # Runs started before the operator attributes replay the commands they recorded.
+            workflow.upsert_search_attributes(
+                [
+                    RESEARCH_STATUS.value_set(self.view.status.value),
+                    RESEARCH_STAGE.value_set(self.view.stage.value),
+                ]
+            )
         workflow.upsert_memo({MEMO_STATUS_KEY: self.view.model_dump(mode="json")})
+
+    def _upsert_attributes(self) -> None:
+        waiting = self.view.pending.since if self.view.pending else None
+        wanted: list[tuple[Any, object]] = [
+            (RESEARCH_STATUS, self.view.status.value),
+            (RESEARCH_STAGE, self.view.stage.value),
+            (RESEARCH_OWNER, self.owner),
+            (WAITING_SINCE, waiting),
+            (TOKENS_USED, self.view.usage.total_tokens),
+        ]
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for key, value in wanted:
+            if key.name in self._attributes and self._attributes[key.name] == value:
+                continue
+            self._attributes[key.name] = value
+            updates.append(key.value_unset() if value is None else key.value_set(value))
+        if updates:
+            workflow.upsert_search_attributes(updates)

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
@@ -16,9 +16,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.deps import SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.metrics import refresh_run_counts
 from api.routes import API_PREFIX, error_responses
 from api.schemas import FlowInfo, FlowInput, FlowList, Health, Ready
-from api.temporal import temporal_calls, workflow_type
+from api.temporal import TemporalConnector, temporal_calls, workflow_type
 from workflows.approval import ApprovalWorkflow
 from workflows.models import ApprovalView, RunStatus, Stage
 from workflows.research import ResearchWorkflow
@@ -113,6 +115,13 @@ async def _worker_polling(client: Client, task_queue: str) -> bool | None:
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics() -> Response:
-    """Prometheus metrics: request counts by route and status, latency histogram."""
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests by route and status, latency, SSE streams, runs by status."""
+    connector: TemporalConnector = request.app.state.temporal
+    try:
+        client = await connector.get()
+    except ApiError:
+        client = None  # Temporal down: still serve the HTTP metrics, which say so in 503s.
+    if client is not None:
+        await refresh_run_counts(client, workflow_type(ResearchWorkflow))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

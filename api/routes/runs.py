@@ -21,8 +21,10 @@ from workflows.models import ResearchInput, RunOptions, RunStatus, RunView, Stag
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,
+    RESEARCH_OWNER,
     RESEARCH_STAGE,
     RESEARCH_STATUS,
+    TOKENS_USED,
     research_workflow_id,
 )
 
@@ -77,6 +79,8 @@ async def create_run(
                 [
                     SearchAttributePair(RESEARCH_STATUS, RunStatus.queued.value),
                     SearchAttributePair(RESEARCH_STAGE, Stage.clarifying.value),
+                    SearchAttributePair(RESEARCH_OWNER, body.created_by),
+                    SearchAttributePair(TOKENS_USED, 0),
                 ]
             ),
             memo={MEMO_STATUS_KEY: initial.model_dump(mode="json")},

@@ -1,0 +1,105 @@
+"""The compose deployment: valid under the compose spec, pinned to the server we test against,
+wired so that dependencies wait for health and the worker can scale."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from settings import PROJECT_ROOT
+from stack.temporal_server import temporal_cli_path
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
+DOCKER_COMPOSE = shutil.which("docker-compose")
+needs_compose = pytest.mark.skipif(
+    DOCKER_COMPOSE is None, reason="docker-compose missing (.ci/run installs Debian's package)"
+)
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """The repo's compose files with .env made from .env.example, as a user would set it up."""
+    for name in ("docker-compose.yml", "Dockerfile", "deploy"):
+        (tmp_path / name).symlink_to(PROJECT_ROOT / name)
+    shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
+    return tmp_path
+
+
+def compose(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert DOCKER_COMPOSE is not None
+    return subprocess.run(
+        [DOCKER_COMPOSE, *args], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+
+
+@needs_compose
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    # Without a version key, docker-compose validates against the compose spec's JSON schema.
+    result = compose(project_copy(tmp_path), "config", "-q")
+    assert result.returncode == 0, result.stderr
+    services = compose(tmp_path, "config", "--services").stdout.split()
+    assert set(services) >= {"postgresql", "temporal", "temporal-ui", "worker", "api", "llm"}
+
+
+@needs_compose
+def test_compose_without_env_file_fails_with_a_clear_message(tmp_path: Path) -> None:
+    folder = project_copy(tmp_path)
+    (folder / ".env").unlink()
+    result = compose(folder, "config", "-q")
+    assert result.returncode != 0 and ".env" in result.stderr
+
+
+def server_versions() -> tuple[str, str]:
+    out = subprocess.run(
+        [temporal_cli_path(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"Server ([\d.]+), UI ([\d.]+)", out)
+    assert match, out
+    return match.group(1), match.group(2)
+
+
+def test_temporal_images_match_the_server_the_tests_use() -> None:
+    server, ui = server_versions()
+    text = COMPOSE.read_text()
+    assert set(re.findall(r"\$\{TEMPORAL_VERSION:-([\d.]+)\}", text)) == {server}
+    assert set(re.findall(r"\$\{TEMPORAL_UI_VERSION:-([\d.]+)\}", text)) == {ui}
+    env = ENV_EXAMPLE.read_text()
+    assert f"TEMPORAL_VERSION={server}\n" in env
+    assert f"TEMPORAL_UI_VERSION={ui}\n" in env
+
+
+def test_services_wait_for_health_and_worker_scales() -> None:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())["services"]
+
+    def waits_for(name: str) -> dict[str, str]:
+        return {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+
+    assert waits_for("temporal-schema") == {"postgresql": "service_healthy"}
+    assert waits_for("temporal") == {"temporal-schema": "service_completed_successfully"}
+    assert waits_for("temporal-admin") == {"temporal": "service_healthy"}
+    for name in ("worker", "api"):
+        assert waits_for(name) == {"temporal-admin": "service_completed_successfully"}
+    for name in ("postgresql", "temporal", "worker", "api", "llm"):
+        assert "healthcheck" in services[name], name
+    # `--scale worker=N` needs no fixed container name and no published port.
+    assert "container_name" not in services["worker"] and "ports" not in services["worker"]
+    assert services["llm"]["profiles"] == ["llm"]
+    # The admin step is our module, which registers the attributes the workflows upsert.
+    assert services["temporal-admin"]["command"][:3] == ["python", "-m", "stack.admin"]
+
+
+def test_image_is_multi_stage_uv_build_running_as_non_root() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM \S+ AS (\w+)", dockerfile, flags=re.MULTILINE)
+    assert stages == ["uv", "builder", "runtime"]
+    assert "uv sync --locked --no-dev" in dockerfile
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    assert "USER research" in runtime and "/uv" not in runtime
+    ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", ".env"} <= set(ignored)
