@@ -10,13 +10,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.trace import TracerProvider
 
+from api import web
 from api.errors import ApiError, install_error_handlers
 from api.middleware import RequestContextMiddleware
-from api.routes import approvals, meta, run_actions, run_outputs, runs
+from api.routes import approvals, events, meta, run_actions, run_outputs, runs
 from api.temporal import TemporalConnector
 from providers.artifacts import ArtifactStore
 from settings import Settings, get_settings
+from telemetry.logs import configure_logging
+from telemetry.tracing import configure_tracing, get_tracer, temporal_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """`tracer_provider` defaults to the global one (OTLP-exporting when configured)."""
     settings = settings or get_settings()
+    if settings.log_format == "json":
+        configure_logging(settings.log_format, settings.log_level)
+    tracer_provider = tracer_provider or configure_tracing(settings.otlp_endpoint, "research-api")
     app = FastAPI(
         title="Durable research",
         version="1.0.0",
@@ -49,12 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # State, not globals: tests build several apps side by side and swap these through deps.
     app.state.settings = settings
-    app.state.temporal = TemporalConnector(settings)
+    app.state.temporal = TemporalConnector(settings, temporal_interceptors(tracer_provider))
     app.state.artifacts = ArtifactStore(settings.artifacts_dir)
 
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
-    for module in (runs, run_actions, run_outputs, approvals, meta):
+    app.add_middleware(RequestContextMiddleware, tracer=get_tracer(tracer_provider))
+    # The web page goes last: its `/` and `/runs/{id}` must never shadow an API route.
+    for module in (runs, run_actions, run_outputs, events, approvals, meta, web):
         app.include_router(module.router)
     return app
 

@@ -119,6 +119,23 @@ class ReportSection(BaseModel):
     title: str
     level: int
     content: str
+    citations: list[int] = Field(
+        default_factory=list, description="Source numbers cited in this section, in order"
+    )
+
+
+class CitedPassage(BaseModel):
+    id: str
+    text: str
+
+
+class Citation(BaseModel):
+    number: int = Field(description="The n of `[n]` in the report; the source's `number`")
+    source_id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    sections: list[str] = Field(description="Titles of the sections that cite it")
+    passages: list[CitedPassage] = Field(description="The passages the run's notes used")
 
 
 class ReportJson(BaseModel):
@@ -127,6 +144,7 @@ class ReportJson(BaseModel):
     finish_reason: str | None = None
     markdown: str
     sections: list[ReportSection]
+    citations: list[Citation] = Field(default_factory=list)
     sources: Any = Field(default=None, description="The run's sources.json, when written")
 
 

@@ -6,14 +6,19 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from temporalio import workflow
 from temporalio.client import (
     Client,
+    DescribeWorkflowInput,
+    Interceptor,
+    OutboundInterceptor,
+    QueryWorkflowInput,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -38,12 +43,38 @@ PROBE_TIMEOUT = timedelta(seconds=5)
 UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
+# What the API costs Temporal: queries need a worker round trip, describes only the server.
+TEMPORAL_CALLS = Counter(
+    "research_api_temporal_calls_total",
+    "Calls the API made to Temporal, by kind",
+    ["call"],
+)
+
+
+class _CountingOutbound(OutboundInterceptor):
+    async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+        TEMPORAL_CALLS.labels("query").inc()
+        return await self.next.query_workflow(input)
+
+    async def describe_workflow(self, input: DescribeWorkflowInput) -> Any:
+        TEMPORAL_CALLS.labels("describe").inc()
+        return await self.next.describe_workflow(input)
+
+
+class CallCounter(Interceptor):
+    """Counts the API's queries and describes (the calls event streams repeat)."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _CountingOutbound(next)
+
+
 class TemporalConnector:
     """Connects on first need and keeps retrying, so the API starts (and /health answers)
     before Temporal does."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, interceptors: Sequence[Interceptor] = ()) -> None:
         self._settings = settings
+        self._interceptors = list(interceptors)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._last_attempt = -math.inf
@@ -80,6 +111,7 @@ class TemporalConnector:
             self._settings.temporal_address,
             namespace=self._settings.temporal_namespace,
             data_converter=pydantic_data_converter,
+            interceptors=[CallCounter(), *self._interceptors],
             connect_timeout=timedelta(seconds=CONNECT_TIMEOUT_S),
         )
 

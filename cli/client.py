@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -10,6 +12,9 @@ from workflows.models import RunView
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_URL_ENV = "RESEARCH_API_URL"
+API_KEY_ENV = "RESEARCH_API_KEY"
+# The server sends a keep-alive every 15 s; three missed ones mean the line is dead.
+STREAM_READ_TIMEOUT_S = 45.0
 
 
 class ApiUnreachable(Exception):
@@ -39,18 +44,24 @@ class ApiError(Exception):
 
 
 class ApiClient:
-    """The calls `research ask` makes; every path is under /api/v1."""
+    """The calls the `research` commands make; every path is under /api/v1."""
 
     def __init__(
         self,
         base_url: str,
         *,
+        api_key: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,  # tests hand in a fake API here
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
-            base_url=f"{self.base_url}/api/v1", timeout=timeout, transport=transport
+            base_url=f"{self.base_url}/api/v1",
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
         )
 
     def close(self) -> None:
@@ -71,13 +82,32 @@ class ApiClient:
             # Read timeouts and dropped connections: the API is there but not answering.
             raise ApiUnreachable(self.base_url, _reason(exc)) from exc
         if response.is_error:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            fallback = response.text.strip()[:200] or response.reason_phrase
-            raise ApiError(response.status_code, body if isinstance(body, dict) else None, fallback)
+            raise _api_error(response)
         return response
+
+    @contextmanager
+    def event_stream(self, run_id: str, after: int = 0) -> Iterator[Iterator[str] | None]:
+        """The run's SSE lines from `after` on; None when the server says nothing is left."""
+        headers = {"Accept": "text/event-stream"}
+        if after:
+            headers["Last-Event-ID"] = str(after)
+        timeout = httpx.Timeout(self.timeout, read=STREAM_READ_TIMEOUT_S)
+        try:
+            with self._http.stream(
+                "GET", f"/runs/{run_id}/events", headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code == 204:
+                    yield None
+                    return
+                if response.is_error:
+                    response.read()
+                    raise _api_error(response)
+                yield response.iter_lines()
+        # Also raised while the caller reads the lines: a dropped stream is a transport error.
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiUnreachable(self.base_url) from exc
+        except httpx.TransportError as exc:
+            raise ApiUnreachable(self.base_url, _reason(exc)) from exc
 
     def start_run(
         self, question: str, options: dict[str, Any], run_id: str | None = None
@@ -100,6 +130,23 @@ class ApiClient:
             body["comment"] = comment
         return self._request("POST", f"/runs/{run_id}/acceptance", json=body).json()
 
+    def list_runs(self, **filters: Any) -> dict[str, Any]:
+        params = {key: value for key, value in filters.items() if value is not None}
+        return self._request("GET", "/runs", params=params).json()
+
+    def stop(self, run_id: str, reason: str = "") -> Any:
+        return self._request("POST", f"/runs/{run_id}/stop", json={"reason": reason}).json()
+
+    def cancel(self, run_id: str) -> Any:
+        return self._request("POST", f"/runs/{run_id}/cancel").json()
+
+    def report_as(self, run_id: str, fmt: str) -> str:
+        """The final report in `fmt` (md, html, json), exactly as the API sent it."""
+        return self._request("GET", f"/runs/{run_id}/report", params={"format": fmt}).text
+
+    def sources_raw(self, run_id: str) -> str:
+        return self._request("GET", f"/runs/{run_id}/sources").text
+
     def report(self, run_id: str) -> str | None:
         """The final report as Markdown, or None while there is none (409)."""
         try:
@@ -115,6 +162,15 @@ class ApiClient:
         if isinstance(data, dict):
             data = data.get("sources", [])
         return [item for item in data if isinstance(item, dict)]
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    fallback = response.text.strip()[:200] or response.reason_phrase
+    return ApiError(response.status_code, body if isinstance(body, dict) else None, fallback)
 
 
 def _reason(exc: Exception) -> str:

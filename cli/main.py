@@ -1,7 +1,8 @@
-"""The `research` command line: run the stack or its pieces, and ask questions.
+"""The `research` command line: run the stack or its pieces, ask questions, and look after runs.
 
 Exit codes: 0 done (run completed, possibly with gaps); 1 the run (or the stack) ended badly;
 2 the API is unreachable or the command was misused; 3 the API refused a request; 130 interrupted.
+The client commands live in cli/commands.py, cli/outputs.py and cli/watch.py.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from cli import commands, outputs, watch
 from cli.ask import (
     EXIT_API_ERROR,
     EXIT_INTERRUPTED,
@@ -22,7 +24,8 @@ from cli.ask import (
     Asker,
     run_options,
 )
-from cli.client import API_URL_ENV, DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
+from cli.client import DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
+from cli.common import ApiKey, ApiUrl, fail
 from settings import get_settings
 
 app = typer.Typer(
@@ -32,11 +35,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-def fail(message: str, code: int) -> NoReturn:
-    """One plain line on stderr (no markup, no wrapping), then exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+for name, command in (
+    ("list", commands.list_runs),
+    ("status", commands.status),
+    ("watch", watch.watch),
+    ("answer", commands.answer),
+    ("accept", commands.accept),
+    ("reject", commands.reject),
+    ("stop", commands.stop),
+    ("cancel", commands.cancel),
+    ("report", outputs.report),
+    ("sources", outputs.sources),
+):
+    app.command(name)(command)
 
 
 @app.command()
@@ -102,9 +113,8 @@ def api(
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="What to research")] = None,
-    api_url: Annotated[
-        str, typer.Option(envvar=API_URL_ENV, help="API base URL")
-    ] = DEFAULT_API_URL,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
     run_id: Annotated[
         str | None, typer.Option(help="Run id to use; an existing run is followed instead")
     ] = None,
@@ -126,7 +136,7 @@ def ask(
     if question is None and run_id is None:
         fail("give a question, or --run-id to follow an existing run", EXIT_USAGE)
     err, out = Console(stderr=True, highlight=False), Console(highlight=False)
-    client = ApiClient(api_url)
+    client = ApiClient(api_url, api_key=api_key)
     asker = Asker(client, err, out, no_input=no_input, yes=yes)
     followed: str | None = None
     try:

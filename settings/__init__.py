@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_query_timeout_s: float = 5.0
+    # Event streams (SSE / WebSocket): a comment every keep-alive so proxies keep the line open;
+    # the workflow is looked at every poll_min right after news, backing off to poll_max when idle.
+    sse_keepalive_s: float = Field(default=15.0, gt=0)
+    events_poll_min_s: float = Field(default=0.25, gt=0)
+    events_poll_max_s: float = Field(default=3.0, gt=0)
+
+    # Operations: logs, traces, the worker's Prometheus endpoint, shutdown.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset means no trace export.
+    otlp_endpoint: str | None = None
+    # host:port for the worker's Prometheus metrics, e.g. 0.0.0.0:9464; unset means off.
+    worker_metrics_bind: str | None = None
+    # How long a stopping worker lets running activities finish before cancelling them
+    # (they are then retried on another worker).
+    worker_shutdown_timeout_s: float = 10.0
 
     # Embedded Temporal dev server (`research up`)
     temporal_port: int = 7233

@@ -109,6 +109,9 @@ async def test_full_run_over_http(api, worker: Worker, llm: FakeLLM, run_id: str
     numbers = {s["number"] for s in sources.json()}
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", md.text)}
     assert cited and cited <= numbers  # every citation resolves to a source the run read
+    citations = js.json()["citations"]
+    assert {c["number"] for c in citations} == cited and all(c["title"] for c in citations)
+    assert all(f'href="#source-{n}"' in html.text for n in cited)
     assert final["status"] == "completed" and final["progress"]["revisions"] == 1
 
     late = await api.post(f"{RUNS}/{run_id}/acceptance", json={"accepted": True})

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
-from api.render import markdown_sections, markdown_to_html
+from api.render import markdown_sections, markdown_to_html, report_citations
 from api.routes import API_PREFIX, error_responses
 from api.schemas import ReportJson
 from api.views import resolve_run_view
@@ -70,7 +70,8 @@ async def get_report(
     artifacts: ArtifactsDep,
     fmt: Annotated[ReportFormat, Query(alias="format")] = "md",
 ) -> Response:
-    """The final report: Markdown (default), HTML or JSON with sections and sources."""
+    """The final report: Markdown (default), HTML with linked citations, or JSON with sections,
+    citations and sources."""
     view, _ = await resolve_run_view(handle, settings)
     _require_finished(view)
     if not view.report_ref:
@@ -83,15 +84,17 @@ async def get_report(
     markdown: str = await _read(artifacts, view.report_ref, as_json=False)
     if fmt == "md":
         return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
-    if fmt == "html":
-        return HTMLResponse(markdown_to_html(markdown, title=view.question))
     sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    if fmt == "html":
+        return HTMLResponse(markdown_to_html(markdown, title=view.question, sources=sources))
+    sections = markdown_sections(markdown)
     body = ReportJson(
         run_id=view.run_id,
         status=view.status,
         finish_reason=view.finish_reason,
         markdown=markdown,
-        sections=markdown_sections(markdown),
+        sections=sections,
+        citations=report_citations(sections, sources),
         sources=sources,
     )
     return JSONResponse(body.model_dump(mode="json"))

@@ -1,0 +1,166 @@
+"""Live progress: a run's durable event log over Server-Sent Events and over a WebSocket.
+
+Each event's SSE `id` is its sequence number, so a client that reconnects with `Last-Event-ID`
+(or `?after=`) gets exactly the events it missed, from this API process or any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, WebSocket
+from fastapi.responses import Response, StreamingResponse
+from prometheus_client import Gauge
+from starlette.websockets import WebSocketDisconnect
+from temporalio.client import Client
+
+from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
+from api.errors import ApiError
+from api.event_feed import Comment, End, EventFeed, FeedItem
+from api.metrics import SSE_STREAMS
+from api.routes import API_PREFIX, error_responses
+from workflows.models import RunEvent
+from workflows.research import ResearchWorkflow
+from workflows.search_attributes import research_workflow_id
+
+router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
+
+WS_STREAMS = Gauge("research_api_ws_streams", "WebSocket event streams open right now")
+# EventSource waits this long before it reconnects after a dropped connection.
+RETRY_MS = 2000
+# RFC 6455: 1008 the request breaks policy (unknown run); 1013 try again later (Temporal down).
+WS_POLICY_VIOLATION = 1008
+WS_TRY_AGAIN_LATER = 1013
+
+SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`text/event-stream`: `id` = sequence number, `event` = type, "
+        "`data` = the RunEvent as JSON; an `end` event (no id) when the run closed without "
+        "a `finished` event",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    204: {"description": "The run has finished and the client has every event"},
+}
+
+
+def resume_point(after: int | None, last_event_id: str | None) -> int:
+    # A browser's EventSource sends the header on reconnect with the URL it first used, so the
+    # header is the fresher of the two.
+    if last_event_id is not None and last_event_id.strip():
+        raw = last_event_id.strip()
+        if not raw.isdigit():
+            raise ApiError(
+                422,
+                "invalid_request",
+                "Last-Event-ID must be the sequence number of an event",
+                {"last_event_id": raw[:64]},
+            )
+        return int(raw)
+    return after or 0
+
+
+def sse_message(item: FeedItem) -> bytes:
+    # JSON never holds a raw newline, so every payload fits one `data:` line.
+    if isinstance(item, RunEvent):
+        text = f"id: {item.seq}\nevent: {item.type}\ndata: {item.model_dump_json()}\n\n"
+    elif isinstance(item, Comment):
+        text = f": {item.text}\n\n"
+    else:
+        text = f"event: end\ndata: {json.dumps(asdict(item))}\n\n"
+    return text.encode()
+
+
+@router.get(
+    "/{run_id}/events",
+    response_class=StreamingResponse,
+    responses={**SSE_RESPONSES, **error_responses(404, 422, 503)},
+)
+async def run_events(
+    run_id: str,
+    handle: RunHandleDep,
+    settings: SettingsDep,
+    after: Annotated[int | None, Query(ge=0, description="Send events after this seq")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """Live progress as Server-Sent Events; resume with `Last-Event-ID` or `after`."""
+    feed = EventFeed(handle, settings, resume_point(after, last_event_id), settings.sse_keepalive_s)
+    await feed.open()  # before the response starts, so an unknown run is a plain 404
+    if feed.exhausted:
+        # The SSE spec's way to tell EventSource to stop reconnecting.
+        return Response(status_code=204)
+    return StreamingResponse(
+        _sse(feed, run_id),
+        media_type="text/event-stream",
+        # Proxies must neither cache nor buffer a live stream.
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(feed: EventFeed, run_id: str) -> AsyncIterator[bytes]:
+    with SSE_STREAMS.track_inprogress():
+        yield f"retry: {RETRY_MS}\n: events of run {run_id} after {feed.after}\n\n".encode()
+        async for item in feed.items():
+            yield sse_message(item)
+
+
+@router.websocket("/{run_id}/ws")
+async def run_events_ws(
+    websocket: WebSocket,
+    run_id: str,
+    after: Annotated[int, Query(ge=0, description="Send events after this seq")] = 0,
+) -> None:
+    """The same events as JSON messages; closes (1000) after the terminal event."""
+    await websocket.accept()
+    try:
+        settings = websocket.app.state.settings
+        handle = (await _client(websocket)).get_workflow_handle_for(
+            ResearchWorkflow.run, research_workflow_id(valid_run_id(run_id))
+        )
+        feed = EventFeed(handle, settings, after, keepalive_s=None)
+        await feed.open()
+    except ApiError as err:
+        body = {"error_code": err.error_code, "message": err.message, "details": err.details}
+        await websocket.send_json({**body, "request_id": None})
+        code = WS_POLICY_VIOLATION if err.status < 500 else WS_TRY_AGAIN_LATER
+        await websocket.close(code=code, reason=err.error_code)
+        return
+    WS_STREAMS.inc()
+    sender = asyncio.create_task(_send_feed(websocket, feed))
+    listener = asyncio.create_task(_until_disconnect(websocket))
+    try:
+        done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        WS_STREAMS.dec()
+        for task in (sender, listener):
+            task.cancel()
+        await asyncio.gather(sender, listener, return_exceptions=True)
+    if sender in done and sender.exception() is None:
+        await websocket.close(code=1000)
+
+
+async def _client(websocket: WebSocket) -> Client:
+    # Exception handlers do not reach WebSocket routes, so the client is resolved in here, where
+    # an ApiError becomes a close code; the tests' dependency override still applies.
+    override = websocket.app.dependency_overrides.get(get_temporal_client)
+    return override() if override else await websocket.app.state.temporal.get()
+
+
+async def _send_feed(websocket: WebSocket, feed: EventFeed) -> None:
+    async for item in feed.items():
+        if isinstance(item, RunEvent):
+            await websocket.send_text(item.model_dump_json())
+        elif isinstance(item, End):
+            await websocket.send_json({"type": "end", **asdict(item)})
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    # Only a receive notices a client that went away while the run is idle.
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    except WebSocketDisconnect:
+        pass

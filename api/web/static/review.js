@@ -1,0 +1,139 @@
+// The input a run waits for: its clarifying questions as a form, or the plan / report under
+// review with Accept and Reject-with-comment. The API decides what is allowed; a refusal is
+// shown with the API's own message.
+
+import { api, busy, el, newRequestId, runPath, showError, when } from "./common.js";
+import { renderMarkdown } from "./markdown.js";
+
+const TITLES = {
+  clarification: "The run asks you first",
+  plan: "The plan awaits your approval",
+  report: "The report awaits your review",
+  approval: "Awaiting your approval",
+};
+
+function meta(pending) {
+  const parts = [];
+  if (pending.kind !== "clarification") {
+    parts.push(`revision ${pending.revision}`);
+    parts.push(`${pending.revisions_left} rejection${pending.revisions_left === 1 ? "" : "s"} left`);
+  }
+  if (pending.deadline) parts.push(`answer by ${when(pending.deadline)}`);
+  return el("p", { class: "muted" }, parts.join(" · "));
+}
+
+// Who answers: remembered in this browser only, sent as answered_by / decided_by.
+const NAME_KEY = "research.reviewer";
+
+function nameField() {
+  const input = el("input", { type: "text", name: "reviewer", class: "reviewer", placeholder: "anonymous", size: 18 });
+  input.value = localStorage.getItem(NAME_KEY) || "";
+  return el("label", { class: "signed" }, "Your name ", input);
+}
+
+function signedBy(form) {
+  const name = form.querySelector("input.reviewer").value.trim();
+  if (name) localStorage.setItem(NAME_KEY, name);
+  else localStorage.removeItem(NAME_KEY);
+  return name || undefined;
+}
+
+function done(form, text) {
+  form.replaceWith(el("p", { class: "notice", role: "status" }, text));
+}
+
+function clarificationForm(runId, pending, onDone) {
+  const alert = el("div", { class: "alert", role: "alert", hidden: true });
+  const fields = pending.questions.map((q) =>
+    el(
+      "div",
+      { class: "field" },
+      el("label", { for: `answer-${q.id}` }, el("span", { class: "qid" }, q.id), " ", q.text),
+      el("textarea", { id: `answer-${q.id}`, name: q.id, rows: 2 }),
+    ),
+  );
+  const send = async (body) => {
+    try {
+      await busy(form, () => api("POST", runPath(runId, "/clarification"), body));
+      done(form, body.skip ? "Questions skipped. The run goes on." : "Answers sent. The run goes on.");
+      onDone();
+    } catch (err) {
+      showError(alert, err);
+    }
+  };
+  const skip = () => send({ skip: true, answered_by: signedBy(form), request_id: newRequestId() });
+  const form = el(
+    "form",
+    { id: "clarify-form", class: "stack" },
+    el("p", {}, "Answer what you can; a blank answer is left out. Or skip the questions."),
+    fields,
+    alert,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "submit", class: "primary" }, "Send answers"),
+      el("button", { type: "button", onclick: skip }, "Skip questions"),
+      nameField(),
+    ),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const answers = {};
+    for (const area of form.querySelectorAll("textarea")) {
+      if (area.value.trim()) answers[area.name] = area.value;
+    }
+    send({ answers, answered_by: signedBy(form), request_id: newRequestId() });
+  });
+  return form;
+}
+
+function decisionForm(runId, pending, onDone) {
+  const alert = el("div", { class: "alert", role: "alert", hidden: true });
+  const comment = el("textarea", { id: "decision-comment", name: "comment", rows: 3 });
+  const decide = async (accepted) => {
+    const body = { accepted, comment: comment.value, decided_by: signedBy(form), request_id: newRequestId() };
+    try {
+      await busy(form, () => api("POST", runPath(runId, "/acceptance"), body));
+      done(form, accepted ? `Accepted. The run goes on.` : `Sent back with your comment.`);
+      onDone();
+    } catch (err) {
+      showError(alert, err);
+    }
+  };
+  const form = el(
+    "form",
+    { id: "decision-form", class: "stack", onsubmit: (e) => e.preventDefault() },
+    el("label", { for: "decision-comment" }, "Comment (say what to change when you reject)"),
+    comment,
+    alert,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "button", class: "primary", onclick: () => decide(true) }, "Accept"),
+      el("button", { type: "button", class: "danger", onclick: () => decide(false) }, "Reject with comment"),
+      nameField(),
+    ),
+  );
+  return form;
+}
+
+// A stable key for what is pending, so a refresh does not wipe what the person is typing.
+export function pendingKey(pending) {
+  return pending ? `${pending.kind}:${pending.revision}:${pending.since}` : "";
+}
+
+export function renderPending(box, runId, pending, { onDone, onCite }) {
+  box.replaceChildren();
+  box.hidden = !pending;
+  if (!pending) return;
+  box.dataset.kind = pending.kind;
+  box.append(el("h2", {}, TITLES[pending.kind] || "Awaiting your input"), meta(pending));
+  if (pending.kind === "clarification") {
+    box.append(clarificationForm(runId, pending, onDone));
+    return;
+  }
+  const doc = el("article", { class: "doc", id: "pending-content" });
+  if (pending.content) doc.append(renderMarkdown(pending.content, onCite));
+  else doc.append(el("p", { class: "muted" }, "The text under review is not available."));
+  box.append(doc, decisionForm(runId, pending, onDone));
+}

@@ -1,0 +1,200 @@
+// One run, live. Every event on the stream triggers a fresh GET /runs/{id} (coalesced), so the
+// page always shows the API's own view; without the stream it polls instead.
+
+import { API, api, badge, busy, el, label, runPath, showError, when } from "./common.js";
+import { SourceViewer, renderSourceList } from "./citations.js";
+import { EventFeed } from "./live.js";
+import { renderMarkdown } from "./markdown.js";
+import { pendingKey, renderPending } from "./review.js";
+
+const $ = (id) => document.getElementById(id);
+const root = $("run");
+const runId = root.dataset.runId;
+const terminal = new Set(root.dataset.terminal.split(" "));
+const POLL_MS = 3000;
+const MAX_EVENTS = 100;
+
+const viewer = new SourceViewer(runId, $("source-dialog"));
+const cite = (n) => viewer.open(n);
+const state = { pendingKey: null, reportShown: false, busy: false, again: false, timer: 0, poll: 0 };
+const events = [];
+
+async function refresh() {
+  if (state.busy) {
+    state.again = true;
+    return;
+  }
+  state.busy = true;
+  try {
+    render(await api("GET", runPath(runId)));
+    showError($("page-error"), null);
+  } catch (err) {
+    showError($("page-error"), err);
+    if (err.status === 404) {
+      stopPolling();
+      root.dataset.state = "missing"; // nothing else on the page can be filled in
+    }
+  } finally {
+    state.busy = false;
+    if (state.again) {
+      state.again = false;
+      refresh();
+    }
+  }
+}
+
+// A burst of events (a search round emits several) costs one status request.
+function scheduleRefresh() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(refresh, 150);
+}
+
+function startPolling() {
+  if (!state.poll) state.poll = setInterval(refresh, POLL_MS);
+}
+
+function stopPolling() {
+  clearInterval(state.poll);
+  state.poll = 0;
+}
+
+function render(view) {
+  const finished = terminal.has(view.status);
+  document.title = `${view.question} · Durable research`;
+  $("question").textContent = view.question;
+  $("status").replaceChildren(badge(view.status));
+  $("stage").textContent = label(view.stage);
+  $("created").textContent = when(view.created_at);
+  $("updated").textContent = when(view.updated_at);
+  renderStages(view.stage);
+  renderProgress(view);
+  renderOutcome(view);
+  const key = pendingKey(view.pending);
+  if (key !== state.pendingKey) {
+    state.pendingKey = key;
+    renderPending($("pending"), runId, view.pending, { onDone: scheduleRefresh, onCite: cite });
+  }
+  $("working").hidden = finished || Boolean(view.pending);
+  $("working-stage").textContent = label(view.stage);
+  $("controls").hidden = finished;
+  if (finished) {
+    stopPolling();
+    if (!state.reportShown) showReport(view);
+  }
+}
+
+function renderStages(current) {
+  const items = [...$("stages").children];
+  const at = items.findIndex((li) => li.dataset.stage === current);
+  items.forEach((li, i) => {
+    li.className = i < at ? "done" : i === at ? "current" : "";
+    if (i === at) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  });
+}
+
+function renderProgress(view) {
+  const p = view.progress;
+  const u = view.usage;
+  const rows = [
+    ["Research round", p.rounds_total ? `${p.round} of ${p.rounds_total}` : "not started"],
+    ["Queries run", p.queries_run],
+    ["Sources found / read", `${p.sources_found} / ${p.sources_read}`],
+    ["Notes", p.notes],
+    ["Citations", p.citations_dropped ? `${p.citations} (${p.citations_dropped} dropped)` : p.citations],
+    ["Revisions", p.revisions],
+    ["LLM calls", u.llm_calls],
+    ["Tokens", u.prompt_tokens + u.completion_tokens],
+  ];
+  const bar = el("progress", { max: p.rounds_total || 1, value: p.round, "aria-label": "research rounds" });
+  $("progress").replaceChildren(bar, el("dl", {}, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])));
+}
+
+function renderOutcome(view) {
+  const box = $("outcome");
+  const parts = [];
+  if (view.finish_reason) parts.push(el("p", {}, el("strong", {}, "Finished: "), view.finish_reason));
+  if (view.error) parts.push(el("p", { class: "error-text" }, el("strong", {}, "Error: "), view.error));
+  box.replaceChildren(...parts);
+  box.hidden = !parts.length;
+}
+
+async function showReport(view) {
+  state.reportShown = true;
+  const box = $("report");
+  const formats = ["md", "html", "json"].map((f) =>
+    el("a", { href: `${API}${runPath(runId, `/report?format=${f}`)}`, target: "_blank" }, f.toUpperCase()),
+  );
+  box.replaceChildren(el("div", { class: "card-head" }, el("h2", {}, "Report"), el("span", { class: "formats" }, "Download: ", formats)));
+  box.hidden = false;
+  try {
+    const report = await api("GET", runPath(runId, "/report?format=json"));
+    box.append(el("article", { class: "doc", id: "report-content" }, renderMarkdown(report.markdown, cite)));
+  } catch (err) {
+    const alert = el("div", { class: "alert", role: "alert" });
+    showError(alert, err);
+    box.append(alert);
+  }
+  const list = el("div", { id: "source-list" });
+  box.append(list);
+  await renderSourceList(list, viewer);
+}
+
+function addEvent(event) {
+  events.unshift(event);
+  events.length = Math.min(events.length, MAX_EVENTS);
+  $("events").replaceChildren(
+    ...events.map((e) =>
+      el(
+        "li",
+        { "data-seq": e.seq },
+        el("time", { datetime: e.at, title: when(e.at) }, new Date(e.at).toLocaleTimeString()),
+        el("span", { class: `tag ev-${e.type}` }, label(e.type)),
+        el("span", { class: "msg" }, e.message || "", e.data?.comment ? ` — “${e.data.comment}”` : ""),
+      ),
+    ),
+  );
+}
+
+const FEED_TEXT = {
+  live: "● live",
+  reconnecting: "reconnecting…",
+  unavailable: `refreshing every ${POLL_MS / 1000} s`,
+  ended: "",
+  not_found: "",
+};
+
+function setFeedState(feedState) {
+  const feed = $("feed");
+  feed.textContent = FEED_TEXT[feedState] ?? "";
+  feed.className = `feed feed-${feedState}`;
+  if (feedState === "unavailable") $("events-note").hidden = false;
+  // While the stream is down the status still moves: poll until it is back.
+  if (feedState === "live") stopPolling();
+  else if (feedState === "reconnecting" || feedState === "unavailable") startPolling();
+  if (feedState === "live" || feedState === "ended") scheduleRefresh();
+}
+
+async function control(action, question) {
+  if (!window.confirm(question)) return;
+  const alert = $("controls-error");
+  try {
+    await busy($("controls"), () => api("POST", runPath(runId, `/${action}`)));
+    showError(alert, null);
+    scheduleRefresh();
+  } catch (err) {
+    showError(alert, err);
+  }
+}
+
+$("stop").addEventListener("click", () => control("stop", "Finish the run now with what it has?"));
+$("cancel").addEventListener("click", () => control("cancel", "Abort the run? It ends cancelled."));
+
+refresh();
+new EventFeed(runId, {
+  onEvent: (event) => {
+    addEvent(event);
+    scheduleRefresh();
+  },
+  onState: setFeedState,
+}).start();

@@ -1,0 +1,188 @@
+"""`research list | status | answer | accept | reject | stop | cancel`: one request each."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cli.ask import EXIT_USAGE
+from cli.client import DEFAULT_API_URL
+from cli.common import (
+    ApiKey,
+    ApiUrl,
+    AsJson,
+    RunId,
+    api_client,
+    emit_json,
+    emit_markdown,
+    fail,
+    stdout,
+)
+from workflows.models import RunStatus, RunView, Stage
+
+
+def list_runs(
+    status: Annotated[RunStatus | None, typer.Option(help="Only runs with this status")] = None,
+    stage: Annotated[Stage | None, typer.Option(help="Only runs in this stage")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many runs")] = 20,
+    as_json: AsJson = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """List runs, newest first."""
+    with api_client(api_url, api_key) as client:
+        page = client.list_runs(status=status, stage=stage, page_size=limit)
+    out = stdout()
+    if as_json:
+        emit_json(out, page)
+        return
+    if not page["runs"]:
+        out.print("no runs")
+        return
+    rows = [
+        [
+            str(run["run_id"]),
+            str(run["status"] or "-"),
+            str(run["stage"] or "-"),
+            str(run["started_at"])[:16].replace("T", " "),
+            str(run["question"] or "-"),
+        ]
+        for run in page["runs"]
+    ]
+    table = Table(box=None, pad_edge=False)
+    for i, header in enumerate(("RUN ID", "STATUS", "STAGE", "STARTED")):
+        # Ids and states are never cut; only the question gives way on a narrow terminal.
+        table.add_column(header, no_wrap=True, min_width=max(len(r[i]) for r in rows))
+    table.add_column("QUESTION", overflow="ellipsis", no_wrap=True)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    out.print(table)
+
+
+def status(
+    run_id: RunId,
+    as_json: AsJson = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """A run's status, stage, progress and what it waits for (with the plan or report)."""
+    with api_client(api_url, api_key) as client:
+        view = client.get_run(run_id)
+    out = stdout()
+    if as_json:
+        emit_json(out, view.model_dump(mode="json"))
+        return
+    print_status(out, view)
+    if view.pending is not None and view.pending.content:
+        out.rule(f"{view.pending.kind} for review")
+        emit_markdown(out, view.pending.content)
+
+
+def print_status(out: Console, view: RunView) -> None:
+    p, u = view.progress, view.usage
+    out.print(f"run {view.run_id}: {escape(view.question)}")
+    out.print(f"status    {view.status}, stage {view.stage}")
+    out.print(
+        f"progress  round {p.round}/{p.rounds_total}, {p.queries_run} queries, "
+        f"{p.sources_read}/{view.options.max_sources} sources read, {p.notes} notes, "
+        f"{p.revisions} revisions"
+    )
+    out.print(f"usage     {u.llm_calls} LLM calls, {u.total_tokens} tokens")
+    if view.finished_at is not None:
+        reason = escape(view.finish_reason or "")
+        out.print(f"finished  {view.finished_at:%Y-%m-%d %H:%M:%S} ({reason})")
+    if view.error:
+        out.print(f"error     {escape(view.error)}", soft_wrap=True)
+    pending = view.pending
+    if pending is None:
+        return
+    out.print(f"waiting   for {pending.kind} until {pending.deadline:%Y-%m-%d %H:%M} UTC")
+    for question in pending.questions:
+        out.print(f"  {question.id}: {escape(question.text)}")
+    if pending.kind == "clarification":
+        out.print(f"answer    research answer {view.run_id} --answer q1=... (or --skip)")
+    else:
+        out.print(
+            f"decide    research accept {view.run_id} [-m comment], "
+            f"or research reject {view.run_id} -m 'what to change'"
+        )
+
+
+def answer(
+    run_id: RunId,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option("--answer", "-a", help="QUESTION_ID=TEXT, once per question"),
+    ] = None,
+    skip: Annotated[bool, typer.Option("--skip", help="Skip the questions")] = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """Answer a run's clarifying questions (or skip them)."""
+    if bool(answers) == skip:
+        fail("give --answer ID=TEXT (repeatable) or --skip", EXIT_USAGE)
+    parsed: dict[str, str] = {}
+    for item in answers or []:
+        qid, sep, text = item.partition("=")
+        if not sep or not qid.strip() or not text.strip():
+            fail(f"--answer takes QUESTION_ID=TEXT, not {item!r}", EXIT_USAGE)
+        parsed[qid.strip()] = text.strip()
+    with api_client(api_url, api_key) as client:
+        client.answer(run_id, parsed, skip=skip)
+    what = "skipped the questions" if skip else f"sent {len(parsed)} answer(s)"
+    stdout().print(f"{what} for run {run_id}")
+
+
+Comment = Annotated[str, typer.Option("--comment", "-m", help="A comment for the record")]
+
+
+def accept(
+    run_id: RunId, comment: Comment = "", api_url: ApiUrl = DEFAULT_API_URL, api_key: ApiKey = None
+) -> None:
+    """Accept the plan or report a run waits on."""
+    with api_client(api_url, api_key) as client:
+        result = client.decide(run_id, True, comment)
+    stdout().print(f"accepted the {_subject(result)} of run {run_id}")
+
+
+def reject(
+    run_id: RunId,
+    comment: Annotated[str, typer.Option("--comment", "-m", help="What should change (required)")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """Send the plan or report back for revision, saying what should change."""
+    if not comment.strip():
+        fail("say what should change with -m", EXIT_USAGE)
+    with api_client(api_url, api_key) as client:
+        result = client.decide(run_id, False, comment)
+    stdout().print(f"sent the {_subject(result)} of run {run_id} back for revision")
+
+
+def stop(
+    run_id: RunId,
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why, for the record")] = "",
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """Finish a run now with what it has (a partial report)."""
+    with api_client(api_url, api_key) as client:
+        client.stop(run_id, reason)
+    stdout().print(f"asked run {run_id} to stop; it finishes with what it has")
+
+
+def cancel(run_id: RunId, api_url: ApiUrl = DEFAULT_API_URL, api_key: ApiKey = None) -> None:
+    """Abort a run; it ends `cancelled`."""
+    with api_client(api_url, api_key) as client:
+        client.cancel(run_id)
+    stdout().print(f"cancelled run {run_id}")
+
+
+def _subject(result: Any) -> str:
+    subject = result.get("subject") if isinstance(result, dict) else None
+    revision = result.get("revision") if isinstance(result, dict) else None
+    return f"{subject or 'input'} (revision {revision})" if revision is not None else "input"

@@ -1,0 +1,186 @@
+"""The web page in real headless Chromium, against the real API, worker and Temporal server.
+
+A person starts a run from the form, answers the questions, rejects the report with a comment,
+accepts the revision and opens a citation. Each step leaves a screenshot in test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.deps import get_temporal_client
+from api.main import create_app
+from settings import Settings
+from tests.conftest import free_port
+from tests.fakes.llm_server import FakeLLM
+
+pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
+from playwright.async_api import Page, async_playwright, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The system browser, never one downloaded by `playwright install` (this machine has no internet).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web"
+# Markup in the question must come back as text: it is user input shown on every page.
+QUESTION = "How is grid energy stored? <b>not bold</b>"
+STEP = 30_000  # ms: one workflow step with the scripted LLM takes well under a second
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs the system Chromium at /usr/bin/chromium (`apt-get install chromium`; "
+    ".ci/run installs it)",
+)
+
+
+class _Server(uvicorn.Server):
+    # pytest keeps Ctrl+C: a server inside the test must not take the signal handlers over.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture
+async def base_url(client: Client, settings: Settings) -> AsyncIterator[str]:
+    """The API on a real port, in the test's own event loop (so it can share the client)."""
+    app = create_app(settings)
+    app.dependency_overrides[get_temporal_client] = lambda: client
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises why the server could not start
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def page(base_url: str) -> AsyncIterator[Page]:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                base_url=base_url, viewport={"width": 1280, "height": 900}
+            )
+            yield await context.new_page()
+        finally:
+            await browser.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+async def test_reviewer_flow_in_chromium(
+    page: Page, base_url: str, worker: Worker, llm: FakeLLM, run_id: str
+) -> None:
+    script_errors: list[str] = []
+    page.on("pageerror", lambda err: script_errors.append(str(err)))
+    # Printed only when the test fails, next to a screenshot of where it stopped.
+    page.on("console", lambda msg: print(f"console.{msg.type}: {msg.text}"))
+    try:
+        await reviewer_flow(page, base_url, run_id)
+    except BaseException:
+        await shot(page, "failed")
+        raise
+    assert not script_errors, script_errors
+
+
+async def reviewer_flow(page: Page, base_url: str, run_id: str) -> None:
+    # Start a run from the form.
+    await page.goto("/")
+    await page.fill("#question", QUESTION)
+    await page.click("details.options summary")
+    await page.fill("#opt-depth", "1")
+    await page.fill("#opt-breadth", "2")
+    await page.fill("#run-id", run_id)
+    await shot(page, "01-start-form")
+    await page.click("#start-form button[type=submit]")
+    await page.wait_for_url(f"**/runs/{run_id}")
+    await expect(page.locator("#question")).to_have_text(QUESTION)
+
+    # Answer the clarifying questions.
+    questions = page.locator("#clarify-form")
+    await expect(questions).to_be_visible(timeout=STEP)
+    await expect(questions).to_contain_text("Which region?")
+    await page.fill("#answer-q1", "the last decade")
+    await page.fill("#answer-q2", "Europe")
+    await shot(page, "02-questions")
+    await page.click("#clarify-form button[type=submit]")
+
+    # Reject the report: first without a comment, which the API refuses with its own message.
+    content = page.locator("#pending-content")
+    await expect(content.locator("h2")).to_have_text("Report", timeout=STEP)
+    await page.click("text=Reject with comment")
+    refusal = page.locator("#decision-form .alert")
+    await expect(refusal).to_contain_text("a rejection needs a comment")
+    await expect(refusal).to_contain_text("invalid_decision")
+    await shot(page, "03-report-review-refused")
+    await page.fill("#decision-comment", "say more about costs")
+    await page.fill("#decision-form input.reviewer", "Ada Reviewer")
+    await page.click("text=Reject with comment")
+
+    # Accept the revision.
+    await expect(content.locator("h2")).to_have_text("Revised report", timeout=STEP)
+    await expect(page.locator("#pending")).to_contain_text("revision 1")
+    # The name is remembered for the next form, and the decision is recorded as hers.
+    await expect(page.locator("#decision-form input.reviewer")).to_have_value("Ada Reviewer")
+    await shot(page, "04-revision-review")
+    await page.click("#decision-form button.primary")
+
+    # The finished report, its sources, and the live events that got it here.
+    report = page.locator("#report-content")
+    await expect(report).to_be_visible(timeout=STEP)
+    await expect(page.locator("#status")).to_have_text("completed")
+    await expect(page.locator("#source-list li").first).to_be_visible()
+    # The events came over SSE (the API polls the run at most every few seconds), each once.
+    await expect(page.locator("#events .ev-finished")).to_have_count(1, timeout=STEP)
+    await expect(page.locator("#events")).to_contain_text("report decision from Ada Reviewer")
+    seqs = await page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.seq)")
+    assert len(seqs) == len(set(seqs)) and "1" in seqs, seqs
+    await shot(page, "05-report")
+
+    # Open a citation: the dialog shows the passage the run cited from that source.
+    citation = report.locator("button.cite").first
+    number = int((await citation.inner_text()).strip("[]"))
+    await citation.click()
+    dialog = page.locator("#source-dialog")
+    await expect(dialog).to_be_visible()
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        sources = (await http.get(f"/api/v1/runs/{run_id}/sources")).json()
+    source = next(s for s in sources if s["number"] == number)
+    cited = [p for p in source["passages"] if p["cited"]]
+    assert cited, source
+    await expect(dialog.locator("h2")).to_contain_text(source["title"])
+    await expect(dialog.locator(".passage.cited").first).to_contain_text(cited[0]["text"][:60])
+    await page.screenshot(path=SHOTS / "06-citation.png")  # the viewport: the dialog is modal
+    await dialog.locator("button.close").click()
+    await expect(dialog).to_be_hidden()
+
+    # The list shows the run, finished; an unknown run shows the API's message.
+    await page.goto("/")
+    # Filtered, as open runs of other tests sort first and could push this one off the page.
+    await page.select_option("#status-filter", "completed")
+    row = page.locator(f"tr[data-run-id='{run_id}']")
+    await expect(row).to_contain_text("completed")
+    await expect(row.locator("a")).to_have_text(QUESTION)
+    await shot(page, "07-runs-list")
+    await page.goto("/runs/no-such-run")
+    await expect(page.locator("#page-error")).to_contain_text("no such run")
