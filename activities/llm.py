@@ -156,7 +156,7 @@ class LLMActivities:
         )
         async with heartbeating():
             draft, usage = await self.chat.complete_json(
-                SYSTEM, prompt, ReportDraft, max_tokens=900
+                SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
             )
         rendered = render_report(draft, req.sources, partial=req.partial)
         key = run_key(req.run_id, f"report-r{req.revision}{'-partial' if req.partial else ''}.md")

@@ -21,6 +21,7 @@ SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 
 # Passages are what the LLM reads and cites: big enough to carry a thought, small enough that
 # a handful fits a small model's context window.
+CHARS_PER_WORD = 7
 PASSAGE_MAX_WORDS = 220
 _HEADING = re.compile(r" {0,3}#{1,6}[ \t][^\n]*$")
 
@@ -56,33 +57,60 @@ def extract(path: Path, data: bytes | None = None) -> Extracted:
 
 
 def split_passages(text: str, max_words: int = PASSAGE_MAX_WORDS) -> list[str]:
-    """Paragraph-aligned passages of at most `max_words` words; deterministic, so ids are stable."""
+    """Paragraph-aligned passages of at most `max_words` words; deterministic, so ids are stable.
+
+    Size is measured in words or, for text without spaces (Chinese, Japanese, long tokens), in
+    characters at CHARS_PER_WORD: passages travel in workflow payloads and must stay small.
+    """
     passages: list[str] = []
     current: list[str] = []
     count = 0
     for paragraph in re.split(r"\n\s*\n", text):
-        words = paragraph.split()
-        if not words:
+        weight = _weight(paragraph)
+        if not weight:
             continue
-        if count and count + len(words) > max_words:
+        if count and count + weight > max_words:
             # A heading belongs with the text under it, not at the tail of the previous passage.
             carried = current.pop() if len(current) > 1 and _HEADING.match(current[-1]) else None
             passages.append("\n\n".join(current))
             current = [carried] if carried else []
-            count = len(carried.split()) if carried else 0
-        if len(words) > max_words:
+            count = _weight(carried) if carried else 0
+        if weight > max_words:
             # A wall of text (typical of PDFs) has no paragraph breaks to honour; a carried
             # heading still opens its first window.
-            windows = [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+            windows = _windows(paragraph, max_words)
             passages.append("\n\n".join([*current, windows[0]]))
             passages.extend(windows[1:])
             current, count = [], 0
             continue
         current.append(paragraph.strip())
-        count += len(words)
+        count += weight
     if current:
         passages.append("\n\n".join(current))
     return passages
+
+
+def _weight(paragraph: str) -> int:
+    return max(len(paragraph.split()), len(paragraph.strip()) // CHARS_PER_WORD)
+
+
+def _windows(text: str, max_words: int) -> list[str]:
+    """Cut `text` into pieces of at most `max_words` words and `max_words * CHARS_PER_WORD`
+    characters; a "word" longer than that (no spaces) is cut by characters."""
+    size = max_words * CHARS_PER_WORD
+    words = [w[i : i + size] for w in text.split() for i in range(0, len(w), size)]
+    pieces: list[str] = []
+    current: list[str] = []
+    chars = 0
+    for word in words:
+        if current and (len(current) == max_words or chars + len(word) > size):
+            pieces.append(" ".join(current))
+            current, chars = [], 0
+        current.append(word)
+        chars += len(word) + 1
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
 
 
 def _decode(raw: bytes) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # Bump when the schema or the passage splitting changes: passage ids must match stored text,
 # so an index built by other rules is dropped and rebuilt rather than trusted.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passages bounded by characters too
 MAX_QUERY_TERMS = 32
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it of on or that the this to "

@@ -27,6 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 class ChatResult:
     text: str
     usage: Usage
+    finish_reason: str | None = None
 
 
 class ChatClient:
@@ -66,8 +67,11 @@ class ChatClient:
             usage.prompt_tokens = reply.usage.prompt_tokens
             usage.completion_tokens = reply.usage.completion_tokens
         record_llm_usage(self.model, usage)
-        text = reply.choices[0].message.content if reply.choices else None
-        return ChatResult(text=text or "", usage=usage)
+        choice = reply.choices[0] if reply.choices else None
+        text = choice.message.content if choice else None
+        return ChatResult(
+            text=text or "", usage=usage, finish_reason=choice.finish_reason if choice else None
+        )
 
     async def complete_json(
         self, system: str, user: str, schema: type[M], *, max_tokens: int | None = None
@@ -84,11 +88,13 @@ class ChatClient:
             try:
                 return schema.model_validate_json(_strip_fences(result.text)), total
             except ValidationError as exc:
-                error = exc.errors(include_url=False)[:3]
-                prompt = (
-                    f"{user}\n\nYour previous reply was not valid JSON for the schema "
-                    f"({json.dumps(error, default=str)[:400]}). Reply with JSON only."
-                )
+                if result.finish_reason == "length":
+                    # Cut off at the token limit: the same request would be cut off again.
+                    why = "was cut off at the length limit; write much less"
+                else:
+                    errors = json.dumps(exc.errors(include_url=False)[:3], default=str)[:400]
+                    why = f"was not valid JSON for the schema ({errors})"
+                prompt = f"{user}\n\nYour previous reply {why}. Reply with JSON only."
         raise ApplicationError(
             f"the model gave no valid {schema.__name__} JSON in {attempts} tries",
             type="invalid_output",
@@ -108,6 +114,9 @@ class ChatClient:
         }
 
 
+RETRYABLE_4XX = {408, 409, 429}
+
+
 def classify(exc: openai.APIError) -> ApplicationError:
     """Turn an SDK error into one Temporal knows how to retry (or not)."""
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
@@ -122,11 +131,28 @@ def classify(exc: openai.APIError) -> ApplicationError:
         return ApplicationError(
             f"LLM rejected the request: {exc}", type="bad_request", non_retryable=True
         )
+    code = _error_code(exc)
+    if code == "insufficient_quota" or (
+        isinstance(exc, openai.APIStatusError)
+        and 400 <= exc.status_code < 500
+        and exc.status_code not in RETRYABLE_4XX
+    ):
+        # Out of quota or credits (402), a request too large (413): no retry fixes these.
+        return ApplicationError(
+            f"LLM refused the request for good: {exc}", type="bad_request", non_retryable=True
+        )
     if isinstance(exc, openai.RateLimitError):
         return ApplicationError(
             f"LLM rate limit: {exc}", type="rate_limited", next_retry_delay=_retry_after(exc)
         )
     return ApplicationError(f"LLM unavailable: {exc}", type="llm_unavailable")
+
+
+def _error_code(exc: openai.APIError) -> str | None:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body)
+    code = error.get("code") if isinstance(error, dict) else None
+    return str(code) if code is not None else None
 
 
 def _retry_after(exc: openai.APIStatusError) -> timedelta | None:

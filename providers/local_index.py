@@ -23,6 +23,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 IGNORED_STEMS = frozenset({"license", "licence", "copying", "notice"})
 
 
+SNIPPET_CHARS = 400
+
+
 class DocumentNotFoundError(LookupError):
     """The source id is not (or no longer) in the index."""
 
@@ -138,7 +141,8 @@ class LocalIndex:
                 source_id=docs[row["doc_id"]]["source_id"],
                 title=docs[row["doc_id"]]["title"],
                 url=docs[row["doc_id"]]["url"],
-                snippet=" ".join(snippets.get(row["passage_id"], "").split()),
+                # Bounded: a document with no spaces would make one "word" of a whole page.
+                snippet=" ".join(snippets.get(row["passage_id"], "").split())[:SNIPPET_CHARS],
                 # bm25() is lower-is-better; hits elsewhere are higher-is-better.
                 score=-row["rank"],
                 provider="local",

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("local")
     llm_timeout_s: float = 300.0
     llm_max_tokens: int = 512
+    # The report is the one long answer: its schema allows ~8,400 characters (~2,100 tokens).
+    llm_report_max_tokens: int = 2400
     llm_temperature: float = 0.2
     llm_json_retries: int = 2
     # How to ask for JSON-schema output: OpenAI's `json_schema` response format, or llama.cpp's

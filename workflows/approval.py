@@ -6,6 +6,7 @@ the same way. A rejection here is final (there is nothing to revise), so no revi
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -19,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.review import ReviewGate
 
 
-@workflow.defn
+@workflow.defn(failure_exception_types=[ValidationError, OverflowError])
 class ApprovalWorkflow:
     @workflow.init
     def __init__(self, inp: ApprovalInput) -> None:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+MAX_WAIT = timedelta(days=365)
+
 
 class RunStatus(StrEnum):
     queued = "queued"
@@ -59,6 +61,8 @@ class RunOptions(BaseModel):
     max_questions: int = Field(default=3, ge=0, le=10)
     input_timeout: timedelta = Field(
         default=timedelta(days=7),
+        ge=timedelta(seconds=1),
+        le=MAX_WAIT,
         description="How long a human wait may last before the run ends `expired`",
     )
 
@@ -128,6 +132,7 @@ class Progress(BaseModel):
     queries_run: int = 0
     sources_found: int = 0
     sources_read: int = 0
+    sources_failed: int = 0
     notes: int = 0
     revisions: int = 0
     citations: int = 0
@@ -175,7 +180,7 @@ class ApprovalInput(BaseModel):
     title: str
     content: str | None = None
     artifact_ref: str | None = None
-    timeout: timedelta = timedelta(days=7)
+    timeout: timedelta = Field(default=timedelta(days=7), ge=timedelta(seconds=1), le=MAX_WAIT)
     requested_by: str = "anonymous"
 
 

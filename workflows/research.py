@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
@@ -42,7 +43,9 @@ class Expired(Exception):
     """A person did not answer before the deadline."""
 
 
-@workflow.defn
+# Bad input that slipped past the API (a direct client) fails the run instead of retrying the
+# workflow task forever.
+@workflow.defn(failure_exception_types=[ValidationError, OverflowError])
 class ResearchWorkflow(ResearchLoop):
     @workflow.init
     def __init__(self, inp: ResearchInput) -> None:
@@ -54,19 +57,21 @@ class ResearchWorkflow(ResearchLoop):
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:
         try:
-            status, reason = await self._research()
-        except Stopped:
-            status, reason = await self._finish_stopped()
-        except Expired as exc:
-            status, reason = RunStatus.expired, str(exc)
+            try:
+                status, reason = await self._research()
+            except Stopped:
+                status, reason = await self._finish_stopped()
+            except Expired as exc:
+                status, reason = RunStatus.expired, str(exc)
+            view = self.track.finish(status, reason)
+            await self._save("run.json", view.model_dump(mode="json"))
         except (asyncio.CancelledError, ActivityError) as exc:
+            # Also covers the stop and final-save paths, so the status never lags the outcome.
             if not is_cancelled_exception(exc):
                 self.track.finish(RunStatus.failed, "error", error=_describe(exc))
                 raise ApplicationError(f"research failed: {_describe(exc)}") from exc
             self.track.finish(RunStatus.cancelled, "cancelled")
             raise
-        view = self.track.finish(status, reason)
-        await self._save("run.json", view.model_dump(mode="json"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return view
 
@@ -264,6 +269,7 @@ class ResearchWorkflow(ResearchLoop):
         return (
             progress.citations_dropped > 0
             or progress.citations == 0
+            or progress.sources_failed > 0
             or progress.sources_read == 0
             or progress.notes == 0
         )

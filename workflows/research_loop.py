@@ -153,6 +153,7 @@ class ResearchLoop:
         except ActivityError as exc:
             if is_cancelled_exception(exc):
                 raise
+            self.track.view.progress.sources_failed += 1
             self.track.event("source_failed", hit.title, source_id=hit.source_id, error=str(exc))
             return
         self.sources.append(source)
@@ -166,7 +167,19 @@ class ResearchLoop:
             passages=len(source.passages),
         )
         notes_req = NotesRequest(question=self.inp.question, source=source)
-        result = await self.call("llm.take_notes", notes_req, NotesResult, f"notes: {hit.title}")
+        try:
+            result = await self.call(
+                "llm.take_notes", notes_req, NotesResult, f"notes: {hit.title}"
+            )
+        except ActivityError as exc:
+            if is_cancelled_exception(exc):
+                raise
+            # A model that can't summarise one source leaves a gap, not a failed run.
+            self.track.view.progress.sources_failed += 1
+            self.track.event(
+                "notes_failed", source.title, source_id=source.source_id, error=str(exc)
+            )
+            return
         self.notes += result.notes
         self.track.view.progress.notes = len(self.notes)
         self.track.event("notes_taken", source.title, count=len(result.notes))

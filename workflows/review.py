@@ -30,7 +30,10 @@ class ReviewGate:
         self.pending: PendingInput | None = None
         self.decision: Decision | None = None
         self.answer: ClarificationAnswer | None = None
-        self.results: dict[str, DecisionResult] = {}
+        # (message kind, request id) -> (the request as sent, its result). Keyed by kind so an id
+        # used for an answer can't swallow a later decision; the request is kept so a reused id
+        # with a different body is refused instead of silently replaying another decision.
+        self.results: dict[tuple[str, str], tuple[str, DecisionResult]] = {}
 
     def open(self, pending: PendingInput) -> None:
         self.pending = pending
@@ -39,8 +42,27 @@ class ReviewGate:
 
     # -- validators (no state change allowed here) ------------------------------------------
 
+    def _replay(self, kind: str, request: Decision | ClarificationAnswer) -> DecisionResult | None:
+        """The first result for a repeated request id, or None when the id is new."""
+        if not request.request_id:
+            return None
+        record = self.results.get((kind, request.request_id))
+        if record is None:
+            return None
+        if record[0] != request.model_dump_json():
+            raise refuse(
+                "request_id_reused", "this request id was already used for another request"
+            )
+        return record[1].model_copy(update={"replayed": True})
+
+    def _remember(
+        self, kind: str, request: Decision | ClarificationAnswer, result: DecisionResult
+    ) -> None:
+        if request.request_id:
+            self.results[(kind, request.request_id)] = (request.model_dump_json(), result)
+
     def validate_decision(self, decision: Decision) -> None:
-        if decision.request_id and decision.request_id in self.results:
+        if self._replay("decide", decision) is not None:
             return
         if self.pending is None:
             raise refuse("nothing_pending", "there is no plan or report waiting for a decision")
@@ -58,7 +80,7 @@ class ReviewGate:
             raise refuse("invalid_decision", f"comment is longer than {MAX_COMMENT_CHARS} chars")
 
     def validate_answer(self, answer: ClarificationAnswer) -> None:
-        if answer.request_id and answer.request_id in self.results:
+        if self._replay("answer", answer) is not None:
             return
         if self.pending is None or self.pending.kind != "clarification" or self.answer is not None:
             raise refuse("wrong_stage", "the run is not waiting for clarification answers")
@@ -74,24 +96,24 @@ class ReviewGate:
     # -- handlers ------------------------------------------------------------------------------
 
     def apply_decision(self, decision: Decision) -> DecisionResult:
-        if decision.request_id and decision.request_id in self.results:
-            return self.results[decision.request_id].model_copy(update={"replayed": True})
+        replayed = self._replay("decide", decision)
+        if replayed is not None:
+            return replayed
         assert self.pending is not None  # the validator guarantees it
         self.decision = decision
         result = DecisionResult(
             accepted=decision.accepted, subject=self.pending.kind, revision=self.pending.revision
         )
-        if decision.request_id:
-            self.results[decision.request_id] = result
+        self._remember("decide", decision, result)
         return result
 
     def apply_answer(self, answer: ClarificationAnswer) -> DecisionResult:
-        if answer.request_id and answer.request_id in self.results:
-            return self.results[answer.request_id].model_copy(update={"replayed": True})
+        replayed = self._replay("answer", answer)
+        if replayed is not None:
+            return replayed
         self.answer = answer
         result = DecisionResult(accepted=not answer.skip, subject="clarification", revision=0)
-        if answer.request_id:
-            self.results[answer.request_id] = result
+        self._remember("answer", answer, result)
         return result
 
     # -- waiting -------------------------------------------------------------------------------

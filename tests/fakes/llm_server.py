@@ -49,6 +49,7 @@ class FakeLLM:
         self.app.post("/v1/chat/completions")(self._complete)
         self.server: uvicorn.Server | None = None
         self.port = 0
+        self.max_tokens: int | None = None
 
     def reset(self, **script: Any) -> None:
         with self.lock:
@@ -75,6 +76,7 @@ class FakeLLM:
             )
         if delay:
             await asyncio.sleep(delay)
+        self.max_tokens = body.get("max_tokens")
         content = self._reply(kind, prompt)
         call.completed = True
         return JSONResponse(
