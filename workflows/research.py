@@ -83,7 +83,8 @@ class ResearchWorkflow(ResearchLoop):
 
     @answer_clarification.validator
     def _validate_answer(self, answer: ClarificationAnswer) -> None:
-        self._refuse_if_stopping()
+        if self.gate.replay("answer", answer) is None:  # a repeat still gets its first result
+            self._refuse_if_stopping()
         self.gate.validate_answer(answer)
 
     @workflow.update
@@ -92,7 +93,8 @@ class ResearchWorkflow(ResearchLoop):
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        self._refuse_if_stopping()
+        if self.gate.replay("decide", decision) is None:
+            self._refuse_if_stopping()
         self.gate.validate_decision(decision)
 
     @workflow.signal

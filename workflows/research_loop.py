@@ -31,6 +31,7 @@ from workflows.activity_calls import start
 from workflows.tracker import RunTracker
 
 T = TypeVar("T")
+READ_BATCH = 4
 
 
 class Stopped(Exception):
@@ -138,13 +139,17 @@ class ResearchLoop:
         return ranked[: max(room, 0)]
 
     async def _read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
-        outcomes = await asyncio.gather(
-            *(self._read_one(hit, query) for hit, query in hits), return_exceptions=True
-        )
-        # Re-raise what must end the run (stop, cancel); a single unreadable source must not.
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        # In batches: a local model serves one request at a time, and 50 queued calls would
+        # outlive their client timeout and be retried while the server still works on them.
+        for first in range(0, len(hits), READ_BATCH):
+            batch = hits[first : first + READ_BATCH]
+            outcomes = await asyncio.gather(
+                *(self._read_one(hit, query) for hit, query in batch), return_exceptions=True
+            )
+            # Re-raise what must end the run (stop, cancel); one unreadable source must not.
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
     async def _read_one(self, hit: SearchHit, query: str) -> None:
         req = ReadRequest(run_id=self.inp.run_id, hit=hit, query=query)

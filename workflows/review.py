@@ -42,7 +42,7 @@ class ReviewGate:
 
     # -- validators (no state change allowed here) ------------------------------------------
 
-    def _replay(self, kind: str, request: Decision | ClarificationAnswer) -> DecisionResult | None:
+    def replay(self, kind: str, request: Decision | ClarificationAnswer) -> DecisionResult | None:
         """The first result for a repeated request id, or None when the id is new."""
         if not request.request_id:
             return None
@@ -62,7 +62,7 @@ class ReviewGate:
             self.results[(kind, request.request_id)] = (request.model_dump_json(), result)
 
     def validate_decision(self, decision: Decision) -> None:
-        if self._replay("decide", decision) is not None:
+        if self.replay("decide", decision) is not None:
             return
         if self.pending is None:
             raise refuse("nothing_pending", "there is no plan or report waiting for a decision")
@@ -80,7 +80,7 @@ class ReviewGate:
             raise refuse("invalid_decision", f"comment is longer than {MAX_COMMENT_CHARS} chars")
 
     def validate_answer(self, answer: ClarificationAnswer) -> None:
-        if self._replay("answer", answer) is not None:
+        if self.replay("answer", answer) is not None:
             return
         if self.pending is None or self.pending.kind != "clarification" or self.answer is not None:
             raise refuse("wrong_stage", "the run is not waiting for clarification answers")
@@ -96,7 +96,7 @@ class ReviewGate:
     # -- handlers ------------------------------------------------------------------------------
 
     def apply_decision(self, decision: Decision) -> DecisionResult:
-        replayed = self._replay("decide", decision)
+        replayed = self.replay("decide", decision)
         if replayed is not None:
             return replayed
         assert self.pending is not None  # the validator guarantees it
@@ -108,7 +108,7 @@ class ReviewGate:
         return result
 
     def apply_answer(self, answer: ClarificationAnswer) -> DecisionResult:
-        replayed = self._replay("answer", answer)
+        replayed = self.replay("answer", answer)
         if replayed is not None:
             return replayed
         self.answer = answer
