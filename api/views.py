@@ -14,6 +14,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
+from temporalio.common import QueryRejectCondition
 
 from api.schemas import RunSummary
 from api.temporal import query_or_none, temporal_calls
@@ -49,16 +50,20 @@ async def resolve_run_view(handle: RunHandle, settings: Settings) -> tuple[RunVi
     """The freshest trustworthy view of a run, and where it came from."""
     timeout = timedelta(seconds=settings.api_query_timeout_s)
     async with temporal_calls("run"):
+        # One round trip in the common case: the server refuses the query for a closed run
+        # (whose last in-memory view may predate a cancel or terminate), and a query needs a
+        # live worker; either way describe() and the memo answer instead.
+        live = await query_or_none(
+            handle.query(
+                ResearchWorkflow.get_status,
+                rpc_timeout=timeout,
+                reject_condition=QueryRejectCondition.NOT_OPEN,
+            ),
+            settings.api_query_timeout_s,
+        )
+        if live is not None:
+            return live, "query"
         desc = await handle.describe(rpc_timeout=timeout)
-        running = desc.status == WorkflowExecutionStatus.RUNNING
-        if running:
-            # A query needs a live worker; without one it times out and the memo answers.
-            live = await query_or_none(
-                handle.query(ResearchWorkflow.get_status, rpc_timeout=timeout),
-                settings.api_query_timeout_s,
-            )
-            if live is not None:
-                return live, "query"
         view = await memo_view(desc)
         source: StatusSource = "memo"
         if desc.status == WorkflowExecutionStatus.COMPLETED and (
