@@ -24,7 +24,8 @@ from activities.search import SearchActivities
 from providers.artifacts import ArtifactStore
 from providers.llm import ChatClient
 from providers.local_index import LocalIndex
-from providers.search import LocalDocsProvider
+from providers.registry import build_search_providers, fetch_policy
+from providers.web_read import WebReader
 from settings import Settings, get_settings
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
@@ -46,8 +47,14 @@ def build_activities(
     stats = index.sync(settings.docs_dirs)
     log.info("local index %s: %s", settings.index_path, stats)
     llm = LLMActivities(chat or ChatClient(settings), store)
-    search = SearchActivities([LocalDocsProvider(index)])
-    read = ReadActivities(index, store)
+    providers = build_search_providers(settings, index)
+    log.info("search providers: %s", ", ".join(p.name for p in providers))
+    # Web pages can only come from web hits: without a web provider there is nothing to fetch.
+    web = None
+    if any(p.name != "local" for p in providers):
+        web = WebReader(store, fetch_policy(settings))
+    search = SearchActivities(providers)
+    read = ReadActivities(index, store, web)
     artifacts = ArtifactActivities(store)
     return [
         llm.propose_questions,

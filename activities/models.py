@@ -75,6 +75,9 @@ class QueriesResult(BaseModel):
 class SearchRequest(BaseModel):
     query: str
     limit: int = 5
+    # Which configured providers to ask: names ("local", "searxng", ...) or "web" for every web
+    # provider. None asks them all, so requests from older workflows keep their meaning.
+    sources: list[str] | None = None
 
 
 class SearchResult(BaseModel):

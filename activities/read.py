@@ -11,22 +11,29 @@ from temporalio.exceptions import ApplicationError
 from activities.models import ReadRequest, ReadSource
 from providers.artifacts import ArtifactStore, source_key
 from providers.local_index import DocumentNotFoundError, LocalIndex
+from providers.web_read import WebReader, best_passages
 
 
 class ReadActivities:
-    def __init__(self, index: LocalIndex, store: ArtifactStore) -> None:
+    def __init__(
+        self, index: LocalIndex, store: ArtifactStore, web: WebReader | None = None
+    ) -> None:
         self.index = index
         self.store = store
+        # None: no web provider is configured, so no web hit can come to be read.
+        self.web = web
 
     @activity.defn(name="read.read_source")
     async def read_source(self, req: ReadRequest) -> ReadSource:
         """Store the source's full text under the run and return its best passages for the query."""
         if req.hit.provider != "local":
-            raise ApplicationError(
-                f"cannot read sources from provider {req.hit.provider!r} yet",
-                type="unsupported_source",
-                non_retryable=True,
-            )
+            if self.web is None or not req.hit.url.startswith(("http://", "https://")):
+                raise ApplicationError(
+                    f"cannot read {req.hit.url!r} from provider {req.hit.provider!r}",
+                    type="unsupported_source",
+                    non_retryable=True,
+                )
+            return await self._read_web(req, self.web)
         # SQLite and file writes block; on the event loop they would stall the whole worker.
         return await asyncio.to_thread(self._read_local, req)
 
@@ -53,5 +60,23 @@ class ReadActivities:
             provider="local",
             artifact_ref=key,
             chars=len(doc.text),
+            passages=passages,
+        )
+
+    async def _read_web(self, req: ReadRequest, web: WebReader) -> ReadSource:
+        try:
+            key = source_key(req.run_id, req.hit.source_id)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="bad_artifact_name", non_retryable=True) from exc
+        page = await web.read(req.hit.url)
+        passages = await asyncio.to_thread(best_passages, page.text, req.query, req.max_passages)
+        await asyncio.to_thread(self.store.write_text, key, page.text)
+        return ReadSource(
+            source_id=req.hit.source_id,
+            title=page.title or req.hit.title,
+            url=req.hit.url,
+            provider=req.hit.provider,
+            artifact_ref=key,
+            chars=len(page.text),
             passages=passages,
         )

@@ -157,5 +157,17 @@ def ask(
     raise typer.Exit(code)
 
 
+@app.command()
+def doctor(
+    timeout: Annotated[float, typer.Option(help="Seconds per HTTP check")] = 10.0,
+) -> None:
+    """Check that Temporal, the LLM, the search providers and the folders are reachable."""
+    from cli.doctor import render, run_checks
+
+    checks = asyncio.run(run_checks(get_settings(), timeout))
+    render(checks, Console(highlight=False))
+    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+
+
 if __name__ == "__main__":
     app()

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+SearchProviderName = Literal["local", "tavily", "brave", "searxng", "duckduckgo"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CORPUS = PROJECT_ROOT / "corpus"
 
@@ -44,6 +46,21 @@ class Settings(BaseSettings):
 
     # Local documents searched by the embedded search provider.
     docs_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [EXAMPLE_CORPUS])
+
+    # Search providers, in the order their hits win ties: local, tavily, brave, searxng, duckduckgo.
+    search_providers: Annotated[list[SearchProviderName], NoDecode] = Field(
+        default_factory=lambda: ["local"]
+    )
+    tavily_api_key: SecretStr | None = None
+    brave_api_key: SecretStr | None = None
+    searxng_url: str | None = None
+    search_timeout_s: float = Field(default=15.0, gt=0)
+    # Reading web pages: one page's whole fetch, its size, redirects, and whether loopback,
+    # link-local and private addresses may be fetched (off: a question must not probe our network).
+    fetch_timeout_s: float = Field(default=20.0, gt=0)
+    fetch_max_bytes: int = Field(default=5_000_000, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    allow_private_fetch: bool = False
 
     # Where runs keep their artifacts and the search index.
     data_dir: Path = Path(".data")
@@ -80,6 +97,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = value.replace(":", ",").split(",")
             return [Path(p.strip()) for p in parts if p.strip()]
+        return value
+
+    @field_validator("search_providers", mode="before")
+    @classmethod
+    def _split_providers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return list(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
         return value
 
     @property

@@ -59,6 +59,11 @@ class RunOptions(BaseModel):
     max_sources: int = Field(default=8, ge=1, le=50)
     max_revisions: int = Field(default=3, ge=0, le=10)
     max_questions: int = Field(default=3, ge=0, le=10)
+    sources: list[str] | None = Field(
+        default=None,
+        max_length=10,
+        description="Search providers to use ('local', 'web', or names); unset = all configured",
+    )
     input_timeout: timedelta = Field(
         default=timedelta(days=7),
         ge=timedelta(seconds=1),

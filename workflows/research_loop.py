@@ -115,7 +115,7 @@ class ResearchLoop:
             *(
                 self.call(
                     "search.search",
-                    SearchRequest(query=q, limit=limit),
+                    SearchRequest(query=q, limit=limit, sources=self.inp.options.sources),
                     SearchResult,
                     f"search: {q}",
                 )

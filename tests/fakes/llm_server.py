@@ -47,6 +47,8 @@ class FakeLLM:
         self.lock = threading.Lock()
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
+        # What `research doctor` asks an OpenAI-compatible endpoint.
+        self.app.get("/v1/models")(lambda: {"object": "list", "data": [{"id": "fake"}]})
         self.server: uvicorn.Server | None = None
         self.port = 0
         self.max_tokens: int | None = None
