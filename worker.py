@@ -69,18 +69,56 @@ def build_activities(
     ]
 
 
+LLM_QUEUE_SUFFIX = "-llm"  # must match workflows/activity_calls.py
+
+
+class WorkerGroup:
+    """The main worker (workflows and I/O activities) and the LLM worker, run together.
+
+    LLM calls have their own task queue so the provider's limits hold across every worker:
+    `llm_requests_per_minute` is enforced by the Temporal server for the whole queue, and each
+    worker runs at most `llm_max_concurrent` calls at once.
+    """
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+
+    async def __aenter__(self) -> WorkerGroup:
+        for running in self.workers:
+            await running.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for running in reversed(self.workers):
+            await running.__aexit__(*exc)
+
+
 def build_worker(
     client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
-) -> Worker:
-    return Worker(
+) -> WorkerGroup:
+    llm = [fn for fn in activities if isinstance(getattr(fn, "__self__", None), LLMActivities)]
+    # On SIGTERM, running activities get this long to finish; then they are cancelled and
+    # Temporal retries them on another worker.
+    shutdown = timedelta(seconds=settings.worker_shutdown_timeout_s)
+    main = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=list(activities),
-        # On SIGTERM, running activities get this long to finish; then they are cancelled and
-        # Temporal retries them on another worker.
-        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_timeout_s),
+        activities=list(activities),  # still here for runs started before the LLM queue
+        graceful_shutdown_timeout=shutdown,
     )
+    if not llm:
+        return WorkerGroup([main])
+    rpm = settings.llm_requests_per_minute
+    llm_worker = Worker(
+        client,
+        task_queue=settings.task_queue + LLM_QUEUE_SUFFIX,
+        activities=llm,
+        max_concurrent_activities=settings.llm_max_concurrent,
+        max_task_queue_activities_per_second=rpm / 60 if rpm else None,
+        graceful_shutdown_timeout=shutdown,
+    )
+    return WorkerGroup([main, llm_worker])
 
 
 async def connect(

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # How to ask for JSON-schema output: OpenAI's `json_schema` response format, or llama.cpp's
     # `json_object` + `schema` (what llama-cpp-python's server honours), or plain JSON mode.
     llm_structured_output: Literal["json_schema", "llama_schema", "json_object"] = "json_schema"
+    # Provider limits, enforced through the LLM task queue: requests per minute by the Temporal
+    # server across all workers; concurrent calls per worker.
+    llm_requests_per_minute: float | None = None
+    llm_max_concurrent: int = 4
     llm_port: int = 8012
     llm_model_path: Path | None = None
     llm_context_size: int = 4096

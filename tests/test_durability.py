@@ -121,3 +121,26 @@ async def test_run_survives_temporal_server_restart(
         assert final.progress.sources_read == 2
     finally:
         server.stop()
+
+
+async def test_llm_concurrency_limit_holds_across_the_run(
+    client, settings: Settings, llm: FakeLLM, run_id: str
+) -> None:
+    # Three sources are read in parallel; the LLM queue's worker lets one call through at a time.
+    own = settings.model_copy(
+        update={"task_queue": f"limited-{uuid.uuid4().hex[:8]}", "llm_max_concurrent": 1}
+    )
+    llm.reset(queries=["storage", "tea", "hydro"], delays={"NotesDraft": 0.3})
+    activities = await asyncio.to_thread(build_activities, own)
+    async with build_worker(client, own, activities):
+        inp = ResearchInput(
+            run_id=run_id,
+            question="How is grid energy stored?",
+            options=RunOptions(clarify=False, require_acceptance=False, depth=1, breadth=3),
+        )
+        handle = await client.start_workflow(
+            ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=own.task_queue
+        )
+        final = await asyncio.wait_for(handle.result(), timeout=60)
+    assert final.progress.sources_read == 3 and llm.count("NotesDraft") == 3
+    assert llm.max_in_flight == 1

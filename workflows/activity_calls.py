@@ -14,6 +14,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 T = TypeVar("T")
+LLM_QUEUE_SUFFIX = "-llm"  # must match worker.py
 
 # Errors that a retry cannot fix: bad configuration or bad input. They fail the run at once.
 NON_RETRYABLE = [
@@ -72,9 +73,15 @@ ACTIVITY_OPTIONS: dict[str, CallOptions] = {
 
 def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.ActivityHandle[T]:
     opts = ACTIVITY_OPTIONS[name]
+    queue = None
+    # LLM calls go to their own task queue, where the provider's rate limit is enforced;
+    # runs started before that change keep scheduling them on the workflow's queue.
+    if name.startswith("llm.") and workflow.patched("llm-task-queue"):
+        queue = workflow.info().task_queue + LLM_QUEUE_SUFFIX
     return workflow.start_activity(
         name,
         arg,
+        task_queue=queue,
         result_type=result_type,
         start_to_close_timeout=opts.start_to_close,
         heartbeat_timeout=opts.heartbeat,

@@ -52,11 +52,14 @@ class FakeLLM:
         self.server: uvicorn.Server | None = None
         self.port = 0
         self.max_tokens: int | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def reset(self, **script: Any) -> None:
         with self.lock:
             self.script = Script(**script)
             self.calls = []
+            self.max_in_flight = 0
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c.kind == kind)
@@ -76,8 +79,15 @@ class FakeLLM:
             return JSONResponse(
                 {"error": {"message": f"injected {status}"}}, status, headers=headers
             )
-        if delay:
-            await asyncio.sleep(delay)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         self.max_tokens = body.get("max_tokens")
         content = self._reply(kind, prompt)
         call.completed = True
