@@ -66,6 +66,12 @@ class ChatClient:
         if reply.usage is not None:
             usage.prompt_tokens = reply.usage.prompt_tokens
             usage.completion_tokens = reply.usage.completion_tokens
+        price = self.settings.llm_prices.get(self.model)
+        if price is not None:
+            # Prices are USD per million tokens: (input, output), as providers publish them.
+            usage.cost_usd = (
+                usage.prompt_tokens * price[0] + usage.completion_tokens * price[1]
+            ) / 1_000_000
         record_llm_usage(self.model, usage)
         choice = reply.choices[0] if reply.choices else None
         text = choice.message.content if choice else None
@@ -84,7 +90,7 @@ class ChatClient:
             result = await self.complete(
                 system, prompt, max_tokens=max_tokens, response_format=self._format(schema)
             )
-            _add(total, result.usage)
+            total.add(result.usage)
             try:
                 return schema.model_validate_json(_strip_fences(result.text)), total
             except ValidationError as exc:
@@ -170,9 +176,3 @@ def _strip_fences(text: str) -> str:
         text = text.split("\n", 1)[1] if "\n" in text else ""
         text = text.rsplit("```", 1)[0]
     return text.strip()
-
-
-def _add(total: Usage, usage: Usage) -> None:
-    total.llm_calls += usage.llm_calls
-    total.prompt_tokens += usage.prompt_tokens
-    total.completion_tokens += usage.completion_tokens

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Provider limits, enforced through the LLM task queue: requests per minute by the Temporal
     # server across all workers; concurrent calls per worker.
     llm_requests_per_minute: float | None = None
+    # USD per million tokens by model name, (input, output): RESEARCH_LLM_PRICES='{"gpt-4o":
+    # [2.5, 10]}'. A model not listed costs 0 (the embedded model is free).
+    llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     llm_max_concurrent: int = 4
     llm_port: int = 8012
     llm_model_path: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ from temporalio.worker import Worker
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from worker import build_activities, build_worker
 from workflows.models import (
+    BudgetLimits,
     ClarificationAnswer,
     Decision,
     ResearchInput,
@@ -20,7 +23,7 @@ from workflows.models import (
     StopRequest,
 )
 from workflows.research import ResearchWorkflow
-from workflows.search_attributes import research_workflow_id
+from workflows.search_attributes import COST_USD, research_workflow_id
 
 
 async def start(client: Client, settings: Settings, run_id: str, **options: object):
@@ -151,3 +154,36 @@ async def test_finding_nothing_ends_with_gaps(client, settings, worker, llm, run
     assert final.status == RunStatus.completed_with_gaps
     report = (settings.artifacts_dir / final.report_ref).read_text()
     assert "## Sources" not in report
+
+
+async def test_budget_pause_then_extend(client, settings, worker, llm, run_id):
+    handle = await start(
+        client, settings, run_id, clarify=False, require_acceptance=False, depth=1, max_tokens=1
+    )
+    view = await wait_for_status(handle, pending_kind("budget"))
+    assert view.status == RunStatus.awaiting_input and "tokens used" in view.pending.content
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    assert err.value.cause.type == "invalid_decision"  # going on needs new limits
+    more = Decision(accepted=True, budget=BudgetLimits(max_tokens=1_000_000))
+    await handle.execute_update(ResearchWorkflow.decide, more)
+    final = await handle.result()
+    assert final.status == RunStatus.completed and final.usage.total_tokens > 1
+    events = await handle.query(ResearchWorkflow.get_events, 0)
+    assert "budget_extended" in {e.type for e in events.events}
+
+
+async def test_cost_budget_refused_stops_the_run(client, settings, llm, run_id):
+    priced = settings.model_copy(
+        update={"task_queue": f"priced-{run_id}", "llm_prices": {"fake": (1000.0, 1000.0)}}
+    )
+    activities = await asyncio.to_thread(build_activities, priced)
+    async with build_worker(client, priced, activities):
+        handle = await start(client, priced, run_id, clarify=False, max_cost_usd=0.01)
+        view = await wait_for_status(handle, pending_kind("budget"))
+        assert view.usage.cost_usd >= 0.01 and "spent" in view.pending.content
+        desc = await handle.describe()
+        assert desc.typed_search_attributes.get(COST_USD) >= 0.01
+        await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=False))
+        final = await handle.result()
+    assert final.status == RunStatus.stopped and final.usage.cost_usd >= 0.01

@@ -59,6 +59,11 @@ class RunOptions(BaseModel):
     max_sources: int = Field(default=8, ge=1, le=50)
     max_revisions: int = Field(default=3, ge=0, le=10)
     max_questions: int = Field(default=3, ge=0, le=10)
+    max_tokens: int | None = Field(default=None, ge=1, description="Token budget of the run")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Cost budget in USD")
+    max_duration: timedelta | None = Field(
+        default=None, ge=timedelta(seconds=1), le=MAX_WAIT, description="Wall-time budget"
+    )
     sources: list[str] | None = Field(
         default=None,
         max_length=10,
@@ -91,11 +96,22 @@ class ClarificationAnswer(BaseModel):
     answered_by: str = "anonymous"
 
 
+class BudgetLimits(BaseModel):
+    """New limits for a run paused on its budget; unset fields keep the current limit."""
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_duration: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
+
+
 class Decision(BaseModel):
     accepted: bool
     comment: str = ""
     decided_by: str = "anonymous"
     request_id: str | None = None
+    budget: BudgetLimits | None = Field(
+        default=None, description="With accepted=true on a `budget` pause: the extended limits"
+    )
 
 
 class StopRequest(BaseModel):
@@ -111,7 +127,7 @@ class DecisionResult(BaseModel):
 
 
 class PendingInput(BaseModel):
-    kind: Literal["clarification", "plan", "report", "approval"]
+    kind: Literal["clarification", "plan", "report", "approval", "budget"]
     since: datetime
     deadline: datetime
     questions: list[ClarifyingQuestion] = Field(default_factory=list)
@@ -125,6 +141,13 @@ class Usage(BaseModel):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.llm_calls += other.llm_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
 
     @property
     def total_tokens(self) -> int:

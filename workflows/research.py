@@ -35,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StopRequest,
     )
-from workflows.research_loop import ResearchLoop, Stopped
+from workflows.budget import BudgetGuard
+from workflows.research_loop import Stopped
 from workflows.review import ReviewGate, refuse
 
 
@@ -46,10 +47,11 @@ class Expired(Exception):
 # Bad input that slipped past the API (a direct client) fails the run instead of retrying the
 # workflow task forever.
 @workflow.defn(failure_exception_types=[ValidationError, OverflowError])
-class ResearchWorkflow(ResearchLoop):
+class ResearchWorkflow(BudgetGuard):
     @workflow.init
     def __init__(self, inp: ResearchInput) -> None:
         super().__init__(inp)
+        self.init_budget()
         self.gate = ReviewGate()
         self.clarifications: dict[str, str] = {}
         self.report: ReportResult | None = None

@@ -66,7 +66,11 @@ class ResearchLoop:
         if usage is not None:
             self.track.add_usage(usage)
             self.track.event("llm_call", name, tokens=usage.prompt_tokens + usage.completion_tokens)
+            await self.after_usage()
         return result
+
+    async def after_usage(self) -> None:
+        """Hook run after every LLM call; the budget guard pauses the run here."""
 
     async def research_rounds(self) -> None:
         opts = self.inp.options

@@ -72,6 +72,10 @@ class ReviewGate:
             )
         if self.decision is not None:
             raise refuse("nothing_pending", "a decision was already taken for this review")
+        if self.pending.kind == "budget":
+            if decision.accepted and decision.budget is None:
+                raise refuse("invalid_decision", "to go on, send the new limits in `budget`")
+            return  # refusing a budget needs no comment: it stops the run
         if not decision.accepted and not decision.comment.strip():
             raise refuse("invalid_decision", "a rejection needs a comment saying what to change")
         if not decision.accepted and self.pending.revisions_left <= 0:

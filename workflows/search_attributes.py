@@ -20,6 +20,8 @@ RESEARCH_OWNER = SearchAttributeKey.for_keyword("ResearchOwner")
 WAITING_SINCE = SearchAttributeKey.for_datetime("WaitingSince")
 # Prompt + completion tokens the run's LLM calls have used so far.
 TOKENS_USED = SearchAttributeKey.for_int("TokensUsed")
+# What the run's LLM calls cost so far, from the price table in settings (0 when unpriced).
+COST_USD = SearchAttributeKey.for_float("CostUSD")
 
 OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     RESEARCH_STATUS,
@@ -27,6 +29,7 @@ OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     RESEARCH_OWNER,
     WAITING_SINCE,
     TOKENS_USED,
+    COST_USD,
 )
 
 # The names `temporal ... --search-attribute NAME=TYPE` takes for each indexed type.

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Usage,
     )
     from workflows.search_attributes import (
+        COST_USD,
         MEMO_STATUS_KEY,
         RESEARCH_OWNER,
         RESEARCH_STAGE,
@@ -113,10 +114,7 @@ class RunTracker:
         self.publish(f"{kind} received")
 
     def add_usage(self, usage: Usage) -> None:
-        total = self.view.usage
-        total.llm_calls += usage.llm_calls
-        total.prompt_tokens += usage.prompt_tokens
-        total.completion_tokens += usage.completion_tokens
+        self.view.usage.add(usage)
         if workflow.patched(OPERATOR_ATTRIBUTES_PATCH):
             self._upsert_attributes()
 
@@ -170,6 +168,7 @@ class RunTracker:
             (RESEARCH_OWNER, self.owner),
             (WAITING_SINCE, waiting),
             (TOKENS_USED, self.view.usage.total_tokens),
+            (COST_USD, round(self.view.usage.cost_usd, 6)),
         ]
         updates: list[SearchAttributeUpdate[Any]] = []
         for key, value in wanted:
