@@ -1,0 +1,90 @@
+"""`uv run python -m bench all [--quick]` or `... -m bench facade waiting ...`.
+
+Runs each benchmark on its own fresh embedded stack, prints its table as it finishes, then
+writes the JSON (`--json`) and the Markdown report (`--md`, `docs/benchmarks.md` for `all`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench import facade, local_model, orchestration, recovery, sse_streams, waiting
+from bench.report import Result, load, save, text_table, write_md
+from bench.stats import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS: dict[str, Callable[[str], Awaitable[Result]]] = {
+    "facade": facade.run,
+    "waiting": waiting.run,
+    "recovery": recovery.run,
+    "orchestration": orchestration.run,
+    "sse": sse_streams.run,
+    "local_model": local_model.run,
+}
+COMMENTARY = ROOT / "bench" / "commentary.md"
+
+
+async def main(names: list[str], mode: str, json_path: Path, md_path: Path | None) -> int:
+    results: list[Result] = []
+    failed = 0
+    for name in names:
+        if name == "local_model" and mode != "full":
+            print("== local_model: full mode only (a real model is not quick); skipped")
+            continue
+        t0 = time.monotonic()
+        try:
+            result = await BENCHMARKS[name](mode)
+        except Exception:  # one broken benchmark must not lose the others' numbers
+            failed += 1
+            traceback.print_exc()
+            continue
+        result.seconds = time.monotonic() - t0
+        results.append(result)
+        print(text_table(result), flush=True)
+    commentary = COMMENTARY.read_text() if COMMENTARY.exists() else ""
+    save(results, machine(), mode, json_path, md_path, commentary)
+    print(f"\nwrote {json_path}" + (f" and {md_path}" if md_path else ""))
+    return 1 if failed else 0
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", choices=["all", *BENCHMARKS])
+    parser.add_argument("--quick", action="store_true", help="small sizes (minutes, not hours)")
+    parser.add_argument(
+        "--tiny", action="store_true", help="smoke-test sizes; numbers mean nothing"
+    )
+    parser.add_argument("--json", type=Path, help="where the JSON goes")
+    parser.add_argument("--md", type=Path, help="where the Markdown goes")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only write the Markdown again from a saved JSON (and commentary)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if args.render:
+        results, info, mode, when = load(args.render)
+        md_path = args.md or ROOT / "docs" / "benchmarks.md"
+        write_md(results, info, mode, when, args.render, md_path, COMMENTARY.read_text())
+        print(f"wrote {md_path}")
+        return
+    if not args.names:
+        parser.error("name the benchmarks to run, or `all`")
+    run_all = "all" in args.names
+    names = list(BENCHMARKS) if run_all else args.names
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+    json_path = args.json or ROOT / "docs" / f"benchmarks-{mode}.json"
+    md_path = args.md or (ROOT / "docs" / "benchmarks.md" if run_all else None)
+    raise SystemExit(asyncio.run(main(names, mode, json_path, md_path)))
+
+
+if __name__ == "__main__":
+    cli()
