@@ -38,7 +38,7 @@ NOTES_BUDGET_CHARS = 6000
 
 
 @asynccontextmanager
-async def heartbeating(every: float = 2.0) -> AsyncIterator[None]:
+async def heartbeating(every: float = 1.0) -> AsyncIterator[None]:
     """Heartbeat while a slow call runs, so a dead worker is noticed in seconds, not minutes."""
 
     async def beat() -> None:

@@ -1,7 +1,7 @@
 """Recovery: SIGKILL the worker during a research step, start a new one, time the comeback.
 
 The scripted LLM holds the first `take_notes` call (a research step, an LLM activity that
-heartbeats every 2 s with a 10 s heartbeat timeout) until the worker is killed, then answers at
+heartbeats every 1 s with a 3 s heartbeat timeout) until the worker is killed, then answers at
 once. Measured from the new worker's start: when the retried call reaches the LLM and when the
 run's history grows again (the activity completed: the run progresses).
 """
@@ -22,7 +22,7 @@ OPTIONS: dict[str, object] = {
     "max_sources": 1,
     "require_acceptance": False,
 }
-HEARTBEAT_TIMEOUT_S = 10  # workflows/activity_calls.py, LLM activities
+HEARTBEAT_TIMEOUT_S = 3  # workflows/activity_calls.py, LLM activities
 
 
 async def poll(check: object, limit_s: float = 180) -> float:
@@ -96,9 +96,9 @@ async def run(mode: str) -> Result:
     result.notes.append(
         f"The retry waits for the {HEARTBEAT_TIMEOUT_S} s heartbeat timeout of the LLM "
         "activities (workflows/activity_calls.py), counted from the last heartbeat the server "
-        "recorded, plus the 1 s first retry interval; the new worker is not the bottleneck "
+        "recorded, plus the 0.5 s first retry interval; the new worker is not the bottleneck "
         "(it is started right after the kill and the retry reaches the LLM only when the "
-        "timeout fires). The worker's own heartbeats (every 2 s) reach the server at most "
+        "timeout fires). The worker's own heartbeats (every 1 s) reach the server at most "
         "every 0.8 x the timeout, as the SDK throttles them."
     )
     return result

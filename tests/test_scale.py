@@ -145,7 +145,8 @@ async def test_two_workers_and_two_apis_share_runs_and_survive_a_worker_kill(
         for i, run_id in enumerate(run_ids):
             http = https[(i + 1) % 2]
             try:
-                await until(lambda h=http, r=run_id: _pending(h, r, "report"), within=60)
+                # 90 s: a kill that lands on a search or read waits out its 45 s timeout.
+                await until(lambda h=http, r=run_id: _pending(h, r, "report"), within=90)
             except AssertionError as err:
                 raise AssertionError(await _stuck(client, run_ids)) from err
             resp = await http.post(f"/runs/{run_id}/acceptance", json={"accepted": True})

@@ -38,9 +38,12 @@ class CallOptions:
 LLM = CallOptions(
     # A slow local model can take minutes for a long report; heartbeats catch a dead worker fast.
     start_to_close=timedelta(minutes=15),
-    heartbeat=timedelta(seconds=10),
+    # A dead worker's call is retried elsewhere ~3 s after its last heartbeat (recovery
+    # under 5 s). The cost: a worker stalled for 3 s gets its call retried while the first
+    # attempt may still finish, so those tokens are paid twice.
+    heartbeat=timedelta(seconds=3),
     retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
+        initial_interval=timedelta(milliseconds=500),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=8,
@@ -48,7 +51,9 @@ LLM = CallOptions(
     ),
 )
 IO = CallOptions(
-    start_to_close=timedelta(minutes=2),
+    # Searches, reads and saves take milliseconds to seconds (web fetches stop at
+    # fetch_timeout_s, 20 s); without heartbeats this bounds the wait after a worker dies.
+    start_to_close=timedelta(seconds=45),
     heartbeat=None,
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
