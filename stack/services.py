@@ -31,38 +31,19 @@ class Service(Protocol):
 
 
 @dataclass
-class TemporalService:
-    server: TemporalDevServer
-    name: str = "temporal"
+class ServerService:
+    """Temporal or the LLM: a launcher that waits for its server to answer before returning."""
+
+    server: TemporalDevServer | LlamaServer
+    name: str
+    ready_timeout_s: float
 
     @property
     def log_path(self) -> Path | None:
         return self.server.log_path
 
     def start(self) -> None:
-        self.server.start(timeout=60.0)
-
-    def returncode(self) -> int | None:
-        return self.server.returncode
-
-    def running(self) -> bool:
-        return self.server.running()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-
-@dataclass
-class LlmService:
-    server: LlamaServer
-    name: str = "llm"
-
-    @property
-    def log_path(self) -> Path | None:
-        return self.server.log_path
-
-    def start(self) -> None:
-        self.server.start(timeout=120.0)
+        self.server.start(timeout=self.ready_timeout_s)
 
     def returncode(self) -> int | None:
         return self.server.returncode
@@ -105,18 +86,21 @@ def build_services(settings: Settings, *, run_llm: bool) -> list[Service]:
     logs.mkdir(parents=True, exist_ok=True)
     env = child_env(settings, os.environ)
     services: list[Service] = [
-        TemporalService(
+        ServerService(
             TemporalDevServer(
                 port=settings.temporal_port,
                 ui_port=settings.ui_port,
                 db_path=settings.temporal_db_path,
                 log_path=logs / "temporal.log",
                 namespace=settings.temporal_namespace,
-            )
+            ),
+            name="temporal",
+            ready_timeout_s=60.0,
         )
     ]
     if run_llm:
-        services.append(LlmService(LlamaServer.from_settings(settings, log_path=logs / "llm.log")))
+        llm = LlamaServer.from_settings(settings, log_path=logs / "llm.log")
+        services.append(ServerService(llm, name="llm", ready_timeout_s=120.0))
     worker = [sys.executable, "-m", "worker"]
     api = [sys.executable, "-m", "uvicorn", "api.main:app"]
     api += ["--host", settings.api_host, "--port", str(settings.api_port)]
