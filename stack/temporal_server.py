@@ -38,6 +38,17 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+# The history service loads due tasks (dispatch to a worker, timers, visibility updates) at most
+# 20 times a second per shard by default. The dev server has one shard, so every workflow on it
+# shares that budget: after a short burst each step of a run waited ~40 ms for its dispatch
+# (50 ms per activity in bench/orchestration.py). Raised so a step costs what its work costs.
+QUEUE_POLL_RATES = [
+    "history.transferProcessorMaxPollRPS=1000",
+    "history.timerProcessorMaxPollRPS=1000",
+    "history.visibilityProcessorMaxPollRPS=1000",
+]
+
+
 class TemporalDevServer(ManagedServer):
     """`temporal server start-dev` on loopback, persisting to a SQLite file when given one."""
 
@@ -80,6 +91,7 @@ class TemporalDevServer(ManagedServer):
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",
         ]
+        cmd += [arg for value in QUEUE_POLL_RATES for arg in ("--dynamic-config-value", value)]
         for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         if self.ui_port:
