@@ -1,7 +1,8 @@
 """LLM activities: questions, plan, queries, notes, gaps and the report.
 
 Prompts are short and schemas strict because the embedded default is a 135M-parameter model;
-the same prompts serve a large hosted model through the same OpenAI-compatible client.
+the same prompts serve a large hosted model through the same client interface (any
+OpenAI-compatible endpoint, or Anthropic's API: providers/llm.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`research doctor`: is everything this configuration needs reachable from here?
 
-Checks Temporal, the LLM endpoint (GET /models), every configured search provider (one real
-one-result query each: the only check that proves a key works), the documents folders and the
-data dir, and prints what it found. Every check is required: exit 1 if any fails.
+Checks Temporal, the LLM endpoint (GET /models; on Anthropic GET /v1/models/{model}, which
+proves the key and the model), every configured search provider (one real one-result query
+each: the only check that proves a key works), the documents folders and the data dir, and
+prints what it found. Every check is required: exit 1 if any fails.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def _system_info_request() -> object:
 
 
 async def check_llm(settings: Settings, timeout_s: float) -> Check:
+    if settings.llm_provider == "anthropic":
+        return await check_anthropic(settings, timeout_s)
     base = settings.effective_llm_base_url.rstrip("/")
     headers = {"authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"}
     try:
@@ -64,6 +67,30 @@ async def check_llm(settings: Settings, timeout_s: float) -> Check:
     found = settings.llm_model in models
     note = "" if found or not models else f"; {settings.llm_model!r} not listed ({len(models)})"
     return Check("llm", base, True, f"model list answered{note}")
+
+
+async def check_anthropic(settings: Settings, timeout_s: float) -> Check:
+    """GET /v1/models/{model} through the SDK: proves the key and that the model exists."""
+    import anthropic
+
+    from providers.llm_anthropic import classify
+
+    target = f"anthropic {settings.effective_llm_base_url.rstrip('/')}"
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.llm_api_key.get_secret_value(),
+        base_url=settings.effective_llm_base_url,
+        timeout=timeout_s,
+        max_retries=0,
+    )
+    try:
+        model = await client.models.retrieve(settings.llm_model)
+    except anthropic.APIError as exc:
+        # The run's own classification, so doctor names the failure the run would end with.
+        error = classify(exc)
+        return Check("llm", target, False, f"{error.type}: {_short(exc)}")
+    finally:
+        await client.close()
+    return Check("llm", target, True, f"model {model.id!r} available")
 
 
 async def check_search(settings: Settings) -> list[Check]:
