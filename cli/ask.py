@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 from rich.rule import Rule
 
+from cli.budget import ask_for_limits, limits_text
 from cli.client import ApiClient, ApiError
 from workflows.models import TERMINAL_STATUSES, PendingInput, RunStatus, RunView
 
@@ -84,7 +85,7 @@ class Asker:
             pending = view.pending
             if pending is not None and _key(pending) not in self._handled:
                 self._handled.add(_key(pending))
-                self._handle(run_id, pending)
+                self._handle(view, pending)
                 continue  # look again at once: the answer moves the run along
             time.sleep(self.poll_s)
 
@@ -99,10 +100,13 @@ class Asker:
                 f"{p.sources_found} sources found, {p.sources_read} read, {p.notes} notes[/]"
             )
 
-    def _handle(self, run_id: str, pending: PendingInput) -> None:
+    def _handle(self, view: RunView, pending: PendingInput) -> None:
+        run_id = view.run_id
         try:
             if pending.kind == "clarification":
                 self._clarify(run_id, pending)
+            elif pending.kind == "budget":
+                self._budget(view, pending)
             else:
                 self._review(run_id, pending)
         except ApiError as exc:
@@ -152,6 +156,23 @@ class Asker:
         self.client.decide(run_id, False, comment)
         self.err.print(f"sent the {subject} back for revision")
 
+    def _budget(self, view: RunView, pending: PendingInput) -> None:
+        # Unattended never means "spend more": nobody chose new limits, so the run stops and
+        # writes its partial report, as a person declining would.
+        limits = None
+        if not (self.yes or self.no_input):
+            try:
+                limits = ask_for_limits(self.err, view, pending)
+            except EOFError:
+                limits = None  # input ran out (a pipe): nobody agreed to spend more
+        if limits is None:
+            self.client.decide(view.run_id, False, "budget not extended")
+            how = " (unattended)" if self.yes or self.no_input else ""
+            self.err.print(f"stopped at the budget{how}: {escape(pending.content or '')}")
+            return
+        self.client.decide(view.run_id, True, budget=limits)
+        self.err.print(f"extended the budget: {limits_text(limits)}")
+
     def finish(self, view: RunView) -> int:
         """Print the outcome, the report and the sources; return the exit code."""
         colour = "green" if view.status in SUCCESS else "red"
@@ -160,7 +181,8 @@ class Asker:
         if view.error:
             self.err.print(f"[red]error:[/] {escape(view.error)}", highlight=False, soft_wrap=True)
         u = view.usage
-        self.err.print(f"[dim]{u.llm_calls} LLM calls, {u.total_tokens} tokens[/]")
+        cost = f", ${u.cost_usd:.4f}" if u.cost_usd else ""
+        self.err.print(f"[dim]{u.llm_calls} LLM calls, {u.total_tokens} tokens{cost}[/]")
         report = self.client.report(view.run_id)
         if report is None:
             self.err.print("no report was written")

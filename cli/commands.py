@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.ask import EXIT_USAGE
+from cli.budget import budget_limits, limits_text
 from cli.client import DEFAULT_API_URL
 from cli.common import (
     ApiKey,
@@ -20,6 +21,7 @@ from cli.common import (
     emit_json,
     emit_markdown,
     fail,
+    stderr,
     stdout,
 )
 from workflows.models import RunStatus, RunView, Stage
@@ -91,7 +93,8 @@ def print_status(out: Console, view: RunView) -> None:
         f"{p.sources_read}/{view.options.max_sources} sources read, {p.notes} notes, "
         f"{p.revisions} revisions"
     )
-    out.print(f"usage     {u.llm_calls} LLM calls, {u.total_tokens} tokens")
+    cost = f", ${u.cost_usd:.4f}" if u.cost_usd else ""
+    out.print(f"usage     {u.llm_calls} LLM calls, {u.total_tokens} tokens{cost}")
     if view.finished_at is not None:
         reason = escape(view.finish_reason or "")
         out.print(f"finished  {view.finished_at:%Y-%m-%d %H:%M:%S} ({reason})")
@@ -105,6 +108,11 @@ def print_status(out: Console, view: RunView) -> None:
         out.print(f"  {question.id}: {escape(question.text)}")
     if pending.kind == "clarification":
         out.print(f"answer    research answer {view.run_id} --answer q1=... (or --skip)")
+    elif pending.kind == "budget":
+        out.print(
+            f"decide    research accept {view.run_id} --max-tokens N | --max-cost-usd X | "
+            f"--max-duration 2h, or research stop {view.run_id} (partial report)"
+        )
     else:
         out.print(
             f"decide    research accept {view.run_id} [-m comment], "
@@ -141,12 +149,35 @@ Comment = Annotated[str, typer.Option("--comment", "-m", help="A comment for the
 
 
 def accept(
-    run_id: RunId, comment: Comment = "", api_url: ApiUrl = DEFAULT_API_URL, api_key: ApiKey = None
+    run_id: RunId,
+    comment: Comment = "",
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Budget pause: the run's new token limit", min=1)
+    ] = None,
+    max_cost_usd: Annotated[
+        float | None, typer.Option(help="Budget pause: the run's new cost limit in USD")
+    ] = None,
+    max_duration: Annotated[
+        str | None,
+        typer.Option(help="Budget pause: the run's new time limit (90m, 2h, 1d, PT2H)"),
+    ] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
 ) -> None:
-    """Accept the plan or report a run waits on."""
+    """Accept the plan or report a run waits on, or extend a budget it ran out of."""
+    try:
+        limits = budget_limits(max_tokens, max_cost_usd, max_duration)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
     with api_client(api_url, api_key) as client:
-        result = client.decide(run_id, True, comment)
+        result = client.decide(run_id, True, comment, budget=limits or None)
+    if isinstance(result, dict) and result.get("subject") == "budget":
+        stdout().print(f"extended the budget of run {run_id}: {limits_text(limits)}")
+        return
     stdout().print(f"accepted the {_subject(result)} of run {run_id}")
+    if limits:
+        # The decision was about a plan or report: the run had not paused on its budget.
+        stderr().print("note: the new limits were not used; the run was not paused on its budget")
 
 
 def reject(

@@ -10,11 +10,12 @@ const TITLES = {
   plan: "The plan awaits your approval",
   report: "The report awaits your review",
   approval: "Awaiting your approval",
+  budget: "The run's budget ran out",
 };
 
 function meta(pending) {
   const parts = [];
-  if (pending.kind !== "clarification") {
+  if (!["clarification", "budget"].includes(pending.kind)) {
     parts.push(`revision ${pending.revision}`);
     parts.push(`${pending.revisions_left} rejection${pending.revisions_left === 1 ? "" : "s"} left`);
   }
@@ -117,12 +118,71 @@ function decisionForm(runId, pending, onDone) {
   return form;
 }
 
+// The limits a run paused on its budget may go on with. Values go to the API as typed (a
+// number when they look like one), so its own messages are the rules the person meets.
+const LIMITS = [
+  { name: "max_tokens", label: "Max tokens", hint: "the run's new token limit", mode: "numeric" },
+  { name: "max_cost_usd", label: "Max cost (USD)", hint: "the run's new cost limit", mode: "decimal" },
+  { name: "max_duration", label: "Max duration", hint: "ISO 8601 (PT2H) or seconds, from the start" },
+];
+
+function spent(usage) {
+  const tokens = usage.prompt_tokens + usage.completion_tokens;
+  const cost = `$${Number(usage.cost_usd || 0).toFixed(4)}`;
+  const rows = [["Tokens", tokens], ["Cost", cost], ["LLM calls", usage.llm_calls]];
+  return el("dl", { id: "budget-spent", class: "spent" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
+}
+
+function budgetForm(runId, onDone) {
+  const alert = el("div", { class: "alert", role: "alert", hidden: true });
+  const inputs = LIMITS.map((f) =>
+    el("input", { type: "text", id: `budget-${f.name}`, name: f.name, inputmode: f.mode, size: 10 }),
+  );
+  const decide = async (accepted) => {
+    const body = { accepted, decided_by: signedBy(form), request_id: newRequestId() };
+    if (accepted) {
+      const limits = {};
+      for (const input of inputs) {
+        const text = input.value.trim();
+        if (text) limits[input.name] = /^\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+      }
+      // None typed: sent without limits, and the API says what going on needs.
+      if (Object.keys(limits).length) body.budget = limits;
+    }
+    try {
+      await busy(form, () => api("POST", runPath(runId, "/acceptance"), body));
+      done(form, accepted ? "Budget extended. The run goes on." : "Stopped. The run writes a partial report.");
+      onDone();
+    } catch (err) {
+      showError(alert, err);
+    }
+  };
+  const fields = LIMITS.map((f, i) =>
+    el("div", { class: "field" }, el("label", { for: inputs[i].id }, f.label), inputs[i], el("small", { class: "muted" }, f.hint)),
+  );
+  const form = el(
+    "form",
+    { id: "budget-form", class: "stack", onsubmit: (e) => e.preventDefault() },
+    el("p", {}, "Give new limits to go on (leave one empty to keep it), or stop with what the run has."),
+    el("div", { class: "option-grid" }, fields),
+    alert,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "button", class: "primary", onclick: () => decide(true) }, "Extend and go on"),
+      el("button", { type: "button", class: "danger", onclick: () => decide(false) }, "Stop with a partial report"),
+      nameField(),
+    ),
+  );
+  return form;
+}
+
 // A stable key for what is pending, so a refresh does not wipe what the person is typing.
 export function pendingKey(pending) {
   return pending ? `${pending.kind}:${pending.revision}:${pending.since}` : "";
 }
 
-export function renderPending(box, runId, pending, { onDone, onCite }) {
+export function renderPending(box, runId, pending, { onDone, onCite, usage }) {
   box.replaceChildren();
   box.hidden = !pending;
   if (!pending) return;
@@ -130,6 +190,12 @@ export function renderPending(box, runId, pending, { onDone, onCite }) {
   box.append(el("h2", {}, TITLES[pending.kind] || "Awaiting your input"), meta(pending));
   if (pending.kind === "clarification") {
     box.append(clarificationForm(runId, pending, onDone));
+    return;
+  }
+  if (pending.kind === "budget") {
+    // What ran out, in the run's words, then what it spent so far.
+    box.append(el("p", { id: "budget-reason" }, pending.content || ""), spent(usage));
+    box.append(budgetForm(runId, onDone));
     return;
   }
   const doc = el("article", { class: "doc", id: "pending-content" });

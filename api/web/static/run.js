@@ -72,7 +72,7 @@ function render(view) {
   const key = pendingKey(view.pending);
   if (key !== state.pendingKey) {
     state.pendingKey = key;
-    renderPending($("pending"), runId, view.pending, { onDone: scheduleRefresh, onCite: cite });
+    renderPending($("pending"), runId, view.pending, { onDone: scheduleRefresh, onCite: cite, usage: view.usage });
   }
   $("working").hidden = finished || Boolean(view.pending);
   $("working-stage").textContent = label(view.stage);
@@ -105,6 +105,7 @@ function renderProgress(view) {
     ["Revisions", p.revisions],
     ["LLM calls", u.llm_calls],
     ["Tokens", u.prompt_tokens + u.completion_tokens],
+    ["Cost", `$${Number(u.cost_usd || 0).toFixed(4)}`],
   ];
   const bar = el("progress", { max: p.rounds_total || 1, value: p.round, "aria-label": "research rounds" });
   $("progress").replaceChildren(bar, el("dl", {}, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])));
