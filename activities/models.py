@@ -84,6 +84,21 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
 
 
+class ProvidersRequest(BaseModel):
+    # As in SearchRequest: provider names, "web", or None for every configured provider.
+    sources: list[str] | None = None
+
+
+class ProvidersResult(BaseModel):
+    providers: list[str] = Field(description="Configured providers to ask, in settings order")
+
+
+class ProviderSearchRequest(BaseModel):
+    provider: str = Field(description="The one provider to ask, e.g. 'brave' or 'local'")
+    query: str
+    limit: int = 5
+
+
 class ReadRequest(BaseModel):
     run_id: str
     hit: SearchHit

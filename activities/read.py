@@ -23,6 +23,11 @@ class ReadActivities:
         # None: no web provider is configured, so no web hit can come to be read.
         self.web = web
 
+    async def aclose(self) -> None:
+        """Close the web reader's HTTP client; the worker calls this when it stops."""
+        if self.web is not None:
+            await self.web.aclose()
+
     @activity.defn(name="read.read_source")
     async def read_source(self, req: ReadRequest) -> ReadSource:
         """Store the source's full text under the run and return its best passages for the query."""

@@ -1,14 +1,28 @@
-"""The search activity: one query fanned out to every configured provider."""
+"""The search activities: which providers a run asks, one provider's hits, and the old fan-out.
+
+Runs ask each provider through `search.provider` on that provider's own task queue, where its
+rate limits hold across every worker (worker.py). `search.search`, which asks every provider in
+one activity, stays registered for runs started before that change.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import SearchRequest, SearchResult
+from activities.models import (
+    ProviderSearchRequest,
+    ProvidersRequest,
+    ProvidersResult,
+    SearchRequest,
+    SearchResult,
+)
 from providers.search import SearchError, SearchProvider, search_all
+
+logger = logging.getLogger(__name__)
 
 
 class SearchActivities:
@@ -16,6 +30,35 @@ class SearchActivities:
         if not providers:
             raise ValueError("SearchActivities needs at least one search provider")
         self.providers = list(providers)
+        self.by_name = {p.name: p for p in self.providers}
+
+    @property
+    def web_providers(self) -> list[str]:
+        """Names of the providers that get their own task queue (all but the local index)."""
+        return [p.name for p in self.providers if p.name != "local"]
+
+    @activity.defn(name="search.providers")
+    async def providers_for(self, req: ProvidersRequest) -> ProvidersResult:
+        """The configured providers a run's `sources` pick; none configured is a final error."""
+        return ProvidersResult(providers=[p.name for p in self.chosen(req.sources)])
+
+    @activity.defn(name="search.provider")
+    async def provider(self, req: ProviderSearchRequest) -> SearchResult:
+        """One provider's hits; its errors keep their classification (bad key, rate limit)."""
+        provider = self.by_name.get(req.provider)
+        if provider is None:
+            # Only a worker with the provider configured polls its queue, so this is a run
+            # asking for a provider that no worker has: retrying cannot help.
+            raise ApplicationError(
+                f"search provider {req.provider!r} is not configured on this worker",
+                type="bad_request",
+                non_retryable=True,
+            )
+        if not req.query.strip() or req.limit <= 0:
+            return SearchResult(hits=[])
+        hits = (await provider.search(req.query, req.limit))[: req.limit]
+        activity.logger.info("search %s %r: %d hits", req.provider, req.query, len(hits))
+        return SearchResult(hits=hits)
 
     @activity.defn(name="search.search")
     async def search(self, req: SearchRequest) -> SearchResult:
@@ -44,6 +87,17 @@ class SearchActivities:
                 non_retryable=True,
             )
         return picked
+
+    async def aclose(self) -> None:
+        """Close the providers' HTTP clients; the worker calls this when it stops."""
+        for provider in self.providers:
+            close = getattr(provider, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception:  # one client failing to close must not keep the others open
+                logger.warning("closing search provider %s failed", provider.name, exc_info=True)
 
 
 def classify_all_failed(exc: SearchError) -> ApplicationError:

@@ -1,8 +1,8 @@
 """Search providers behind one small protocol, and a fan-out that merges their hits.
 
-The local index is always there; web providers (Tavily, Brave, SearXNG) plug in by implementing
-`SearchProvider`. Scores from different providers are not on one scale, so a merged list is only
-as comparable as the providers make their scores.
+The local index is always there; web providers (Tavily, Brave, SearXNG, DuckDuckGo) plug in by
+implementing `SearchProvider`. Scores from different providers are not on one scale, so hits are
+merged by rank (`providers.ranking.fuse`), not by score.
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from activities.models import SearchHit
 from providers.local_index import LocalIndex
+from providers.ranking import fuse, normalise_url
+
+__all__ = ["normalise_url"]  # re-exported: its home moved to providers.ranking
 
 logger = logging.getLogger(__name__)
-
-# Query parameters that only track the visitor; two URLs differing in them are one page.
-_TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class SearchProvider(Protocol):
@@ -50,29 +48,8 @@ class LocalDocsProvider:
         return await asyncio.to_thread(self.index.search, query, limit)
 
 
-def normalise_url(url: str) -> str:
-    """A comparison key for URLs that name the same page in different spellings."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
-    netloc = host
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        netloc = f"{host}:{parts.port}"
-    path = parts.path.rstrip("/") or ("" if netloc else parts.path)
-    query = urlencode(
-        sorted(
-            (key, value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith(_TRACKING_PREFIXES)
-        )
-    )
-    return urlunsplit((scheme, netloc, path, query, ""))
-
-
 async def search_all(providers: list[SearchProvider], query: str, limit: int) -> list[SearchHit]:
-    """Ask every provider at once; merge, de-duplicate by URL, best score first.
+    """Ask every provider at once; merge by rank and de-duplicate by normalised URL.
 
     One provider failing is logged and tolerated as long as another answered; if all fail,
     `SearchError` carries every cause so the activity's retry has something to show.
@@ -84,7 +61,7 @@ async def search_all(providers: list[SearchProvider], query: str, limit: int) ->
     results = await asyncio.gather(
         *(provider.search(query, limit) for provider in providers), return_exceptions=True
     )
-    best: dict[str, SearchHit] = {}
+    answered: list[list[SearchHit]] = []
     errors: list[tuple[str, Exception]] = []
     for provider, result in zip(providers, results, strict=True):
         if isinstance(result, BaseException):
@@ -93,12 +70,7 @@ async def search_all(providers: list[SearchProvider], query: str, limit: int) ->
             logger.warning("search provider %s failed: %r", provider.name, result)
             errors.append((provider.name, result))
             continue
-        for hit in result:
-            key = normalise_url(hit.url) if hit.url else hit.source_id
-            kept = best.get(key)
-            if kept is None or hit.score > kept.score:
-                best[key] = hit
+        answered.append(result)
     if len(errors) == len(providers):
         raise SearchError(errors)
-    # sorted() is stable: equal scores keep provider order, then each provider's own order.
-    return sorted(best.values(), key=lambda hit: hit.score, reverse=True)[:limit]
+    return fuse(answered, limit)

@@ -46,6 +46,9 @@ class WebReader:
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(policy.timeout_s))
         self.fetches = 0  # how many pages came from the network (the rest from the cache)
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
     async def read(self, url: str) -> WebPage:
         key = cache_key(url)
         if await asyncio.to_thread(self.store.exists, key):

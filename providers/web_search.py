@@ -1,8 +1,8 @@
 """Web search providers: Tavily, Brave, SearXNG and DuckDuckGo, over one httpx client each.
 
 Each implements `providers.search.SearchProvider` and raises Temporal `ApplicationError`s
-classified by `providers.http_errors`, so `search_all` can tolerate one failing provider and the
-search activity can tell a bad key (fail now) from a rate limit (wait as asked).
+classified by `providers.http_errors`, so a run can tolerate one failing provider and the
+search activities can tell a bad key (fail now) from a rate limit (wait as asked).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.models import SearchHit
 from providers.ddg_html import parse_results
 from providers.http_errors import malformed, status_error, transport_error
-from providers.search import normalise_url
+from providers.ranking import normalise_url
 
 DEFAULT_TIMEOUT_S = 15.0
 USER_AGENT = "durable-research/0.1 (+https://github.com/)"

@@ -94,6 +94,37 @@ def test_services_wait_for_health_and_worker_scales() -> None:
     assert services["temporal-admin"]["command"][:3] == ["python", "-m", "stack.admin"]
 
 
+@needs_compose
+def test_searxng_profile_runs_a_json_enabled_searxng_for_the_worker(tmp_path: Path) -> None:
+    folder = project_copy(tmp_path)
+    result = compose(folder, "--profile", "searxng", "config")
+    assert result.returncode == 0, result.stderr
+    services: dict[str, Any] = yaml.safe_load(result.stdout)["services"]
+    searxng = services["searxng"]
+    assert searxng["profiles"] == ["searxng"]
+    assert "ports" not in searxng  # internal only: the worker reaches it by service name
+    mount = next(v for v in searxng["volumes"] if v.endswith(":/etc/searxng/settings.yml:ro"))
+    assert mount.startswith(str(folder / "deploy" / "searxng" / "settings.yml"))
+    assert searxng["environment"]["SEARXNG_BASE_URL"] == "http://searxng:8080/"
+    for name in ("worker", "api"):
+        assert services[name]["environment"]["RESEARCH_SEARXNG_URL"] == "http://searxng:8080"
+    # A SearXNG elsewhere: .env's URL wins over the compose service.
+    with (folder / ".env").open("a") as env:
+        env.write("RESEARCH_SEARXNG_URL=https://search.example.org\n")
+    elsewhere = yaml.safe_load(compose(folder, "config").stdout)["services"]["worker"]
+    assert elsewhere["environment"]["RESEARCH_SEARXNG_URL"] == "https://search.example.org"
+
+
+def test_searxng_settings_enable_the_json_api() -> None:
+    settings = yaml.safe_load((PROJECT_ROOT / "deploy" / "searxng" / "settings.yml").read_text())
+    assert settings["use_default_settings"] is True
+    assert "json" in settings["search"]["formats"]  # else SearXNG answers 403 to format=json
+    assert settings["server"]["limiter"] is False  # bot detection would throttle the worker
+    assert "secret_key" not in settings["server"]  # from SEARXNG_SECRET, never in the repo
+    raw: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())["services"]["searxng"]
+    assert raw["profiles"] == ["searxng"]
+
+
 def test_image_is_multi_stage_uv_build_running_as_non_root() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM \S+ AS (\w+)", dockerfile, flags=re.MULTILINE)

@@ -88,7 +88,7 @@ async def test_one_trace_from_http_request_to_activities_and_logs_carry_ids(
     run_activity = [s for s in trace_spans if s.name.startswith("RunActivity:")]
     assert {s.name for s in run_activity} >= {
         "RunActivity:llm.plan",
-        "RunActivity:search.search",
+        "RunActivity:search.provider",
         "RunActivity:llm.write_report",
     }
     # The interceptor's workflow spans are instants parented on the workflow's start (they
@@ -107,5 +107,5 @@ async def test_one_trace_from_http_request_to_activities_and_logs_carry_ids(
     workflow_logs = [r for r in records if r["logger"] == "temporalio.workflow"]
     assert any("run finished: completed" in r["message"] for r in workflow_logs)
     assert all(r["run_id"] == run_id for r in workflow_logs if r.get("workflow_id") == handle.id)
-    activity_logs = [r for r in records if r.get("activity") == "search.search"]
+    activity_logs = [r for r in records if r.get("activity") == "search.provider"]
     assert activity_logs and activity_logs[0]["run_id"] == run_id

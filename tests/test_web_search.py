@@ -14,6 +14,7 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.models import ProviderSearchRequest, ProvidersRequest
 from activities.search import SearchActivities, classify_all_failed
 from providers.ddg_html import parse_results
 from providers.search import SearchError, search_all
@@ -248,3 +249,53 @@ async def test_a_run_can_pick_its_sources() -> None:
     with pytest.raises(ApplicationError) as caught:
         activities.chosen(["local"])
     assert caught.value.non_retryable and "configured: tavily, searxng" in caught.value.message
+
+
+async def test_per_provider_activity_keeps_the_providers_error_classification() -> None:
+    tavily = provider("tavily", lambda r: httpx.Response(200, json=TAVILY))
+    limited = provider("brave", lambda r: httpx.Response(429, headers={"retry-after": "7"}))
+    activities = SearchActivities([tavily, limited])
+    assert activities.web_providers == ["tavily", "brave"]
+    found = await activities.provider(ProviderSearchRequest(provider="tavily", query="q", limit=1))
+    assert [h.provider for h in found.hits] == ["tavily"]
+    # A rate limit reaches Temporal as a retry after the provider's delay, not as a failure.
+    with pytest.raises(ApplicationError) as caught:
+        await activities.provider(ProviderSearchRequest(provider="brave", query="q", limit=3))
+    assert caught.value.type == "rate_limited" and not caught.value.non_retryable
+    assert caught.value.next_retry_delay == timedelta(seconds=7)
+    with pytest.raises(ApplicationError) as caught:
+        await activities.provider(ProviderSearchRequest(provider="searxng", query="q", limit=3))
+    assert caught.value.non_retryable and "not configured" in caught.value.message
+    empty = await activities.provider(ProviderSearchRequest(provider="tavily", query=" ", limit=3))
+    assert empty.hits == []
+
+
+async def test_providers_activity_resolves_a_runs_sources() -> None:
+    local = LocalDocsStub()
+    searx = provider("searxng", lambda r: httpx.Response(200, json=SEARXNG))
+    activities = SearchActivities([local, searx])  # type: ignore[list-item]
+    assert activities.web_providers == ["searxng"]
+    picked = await activities.providers_for(ProvidersRequest(sources=None))
+    assert picked.providers == ["local", "searxng"]
+    picked = await activities.providers_for(ProvidersRequest(sources=["web"]))
+    assert picked.providers == ["searxng"]
+    with pytest.raises(ApplicationError) as caught:
+        await activities.providers_for(ProvidersRequest(sources=["brave"]))
+    assert caught.value.non_retryable and caught.value.type == "bad_request"
+
+
+async def test_aclose_closes_every_web_providers_client() -> None:
+    web = [provider(name, lambda r: httpx.Response(200, json={})) for name in ("tavily", "brave")]
+    activities = SearchActivities([LocalDocsStub(), *web])  # type: ignore[list-item]
+    assert not any(p.client.is_closed for p in web)
+    await activities.aclose()
+    assert all(p.client.is_closed for p in web)
+
+
+class LocalDocsStub:
+    """Stands in for the local index: a provider named local with no client to close."""
+
+    name = "local"
+
+    async def search(self, query: str, limit: int) -> list:
+        return []

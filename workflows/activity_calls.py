@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 
 T = TypeVar("T")
 LLM_QUEUE_SUFFIX = "-llm"  # must match worker.py
+SEARCH_QUEUE_INFIX = "-search-"
 
 # Errors that a retry cannot fix: bad configuration or bad input. They fail the run at once.
 NON_RETRYABLE = [
@@ -33,6 +34,7 @@ class CallOptions:
     start_to_close: timedelta
     heartbeat: timedelta | None
     retry: RetryPolicy
+    schedule_to_start: timedelta | None = None
 
 
 LLM = CallOptions(
@@ -63,6 +65,22 @@ IO = CallOptions(
     ),
 )
 
+SEARCH_PROVIDER = CallOptions(
+    start_to_close=IO.start_to_close,
+    heartbeat=None,
+    # Other providers answer meanwhile: a provider that is down costs the run a few seconds of
+    # retries, not the minute of IO's six, and its gap is filled by the others.
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=3,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+    # Waiting in the provider's queue is how its rate limit holds, so this is generous: it only
+    # ends a wait no worker will ever serve (the provider was dropped from every worker's settings).
+    schedule_to_start=timedelta(minutes=10),
+)
+
 ACTIVITY_OPTIONS: dict[str, CallOptions] = {
     "llm.propose_questions": LLM,
     "llm.plan": LLM,
@@ -71,9 +89,16 @@ ACTIVITY_OPTIONS: dict[str, CallOptions] = {
     "llm.find_gaps": LLM,
     "llm.write_report": LLM,
     "search.search": IO,
+    "search.providers": IO,
+    "search.provider": SEARCH_PROVIDER,
     "read.read_source": IO,
     "artifacts.save_json": IO,
 }
+
+
+def search_queue(base: str, provider: str) -> str | None:
+    """The task queue of one search provider (worker.py polls it); local stays on `base`."""
+    return None if provider == "local" else base + SEARCH_QUEUE_INFIX + provider
 
 
 def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.ActivityHandle[T]:
@@ -83,6 +108,10 @@ def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.A
     # runs started before that change keep scheduling them on the workflow's queue.
     if name.startswith("llm.") and workflow.patched("llm-task-queue"):
         queue = workflow.info().task_queue + LLM_QUEUE_SUFFIX
+    elif name == "search.provider":
+        # Each web provider's own queue, where its limits hold. Only runs past the
+        # "search-provider-queues" patch (research_loop.py) schedule this activity at all.
+        queue = search_queue(workflow.info().task_queue, arg.provider)
     return workflow.start_activity(
         name,
         arg,
@@ -90,6 +119,7 @@ def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.A
         result_type=result_type,
         start_to_close_timeout=opts.start_to_close,
         heartbeat_timeout=opts.heartbeat,
+        schedule_to_start_timeout=opts.schedule_to_start,
         retry_policy=opts.retry,
         summary=summary[:200],
     )

@@ -14,6 +14,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.faults import FaultPlan, send_web_fault
+
 ARTICLE = """<!doctype html><html><head><title>Flywheels store grid energy</title></head>
 <body><nav><a href="/">Home</a> | <a href="/about">About</a> | Subscribe to our newsletter</nav>
 <article><h1>Flywheels store grid energy</h1>
@@ -57,6 +59,8 @@ class StubWeb:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.searxng_results: list[dict[str, object]] = []
+        # path -> random faults injected on it (the fault suite); no entry, no faults.
+        self.faults: dict[str, FaultPlan] = {}
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,6 +70,12 @@ class StubWeb:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 stub.hits[parts.path] += 1
+                plan = stub.faults.get(parts.path)
+                fault = plan.draw() if plan is not None else None
+                if fault is not None:
+                    assert plan is not None
+                    send_web_fault(self, fault, plan.hang_s)
+                    return
                 stub.route(self, parts.path, parse_qs(parts.query))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
