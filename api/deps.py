@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from temporalio.client import Client, WorkflowHandle
 
+from api.auth import Principal, ensure_owner, unauthorized
 from api.errors import ApiError
 from api.schemas import ID_PATTERN
 from api.temporal import TemporalConnector
@@ -34,9 +35,21 @@ def get_artifacts(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
 
 
+def get_principal(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+) -> Principal | None:
+    """The caller (set by GuardMiddleware); None when auth is off and everyone owns everything."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None and settings.auth_enabled:
+        # Only reachable if a route escaped the guard: fail closed.
+        raise unauthorized("an API key is required")
+    return principal
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal_client)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
+PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
 
 
 def _checked_id(value: str, subject: str) -> str:
@@ -60,16 +73,22 @@ RunIdDep = Annotated[str, Depends(valid_run_id)]
 ApprovalIdDep = Annotated[str, Depends(valid_approval_id)]
 
 
-def get_run_handle(
-    run_id: RunIdDep, client: TemporalDep
+# Every route that names a run or an approval gets its handle here, so the ownership check
+# cannot be forgotten: another owner's id is the same 404 as an id that never existed.
+async def get_run_handle(
+    run_id: RunIdDep, client: TemporalDep, principal: PrincipalDep
 ) -> WorkflowHandle[ResearchWorkflow, RunView]:
-    return client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+    handle = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+    await ensure_owner(handle, principal, "run")
+    return handle
 
 
-def get_approval_handle(
-    approval_id: ApprovalIdDep, client: TemporalDep
+async def get_approval_handle(
+    approval_id: ApprovalIdDep, client: TemporalDep, principal: PrincipalDep
 ) -> WorkflowHandle[ApprovalWorkflow, ApprovalView]:
-    return client.get_workflow_handle_for(ApprovalWorkflow.run, approval_workflow_id(approval_id))
+    handle = client.get_workflow_handle_for(ApprovalWorkflow.run, approval_workflow_id(approval_id))
+    await ensure_owner(handle, principal, "approval")
+    return handle
 
 
 RunHandleDep = Annotated[WorkflowHandle[ResearchWorkflow, RunView], Depends(get_run_handle)]

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.models import (
+    BudgetLimits,
     ClarificationAnswer,
     Decision,
     RunOptions,
@@ -27,6 +28,13 @@ Identity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ClientId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 HumanWait = Annotated[timedelta, Field(gt=timedelta(0), le=timedelta(days=365))]
+# Upper bounds on what one request may ask for: generous for real work, but a typo or a hostile
+# client cannot set a budget no one meant to pay (the workflow models keep their own floors).
+MAX_TOKENS_BUDGET = 50_000_000
+MAX_COST_BUDGET_USD = 10_000.0
+ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_ANSWERS = 20  # a run asks at most 10 questions (RunOptions.max_questions)
 
 
 class Forbid(BaseModel):
@@ -44,6 +52,17 @@ class ErrorBody(BaseModel):
 
 
 class RunOptionsBody(RunOptions, Forbid):
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=MAX_TOKENS_BUDGET, description="Token budget of the run"
+    )
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, le=MAX_COST_BUDGET_USD, description="Cost budget in USD"
+    )
+    sources: list[ProviderName] | None = Field(
+        default=None,
+        max_length=10,
+        description="Search providers to use ('local', 'web', or names); unset = all configured",
+    )
     input_timeout: HumanWait = Field(
         default=timedelta(days=7),
         description="How long a human wait may last before the run ends `expired`",
@@ -87,8 +106,8 @@ class RunList(BaseModel):
 
 
 class ClarificationBody(ClarificationAnswer, Forbid):
-    answers: dict[str, Annotated[str, StringConstraints(max_length=4000)]] = Field(
-        default_factory=dict, description="Answers keyed by question id"
+    answers: dict[QuestionId, Annotated[str, StringConstraints(max_length=4000)]] = Field(
+        default_factory=dict, max_length=MAX_ANSWERS, description="Answers keyed by question id"
     )
     request_id: RequestId | None = Field(
         default=None, description="Idempotency key: a repeat returns the first result"
@@ -96,8 +115,16 @@ class ClarificationBody(ClarificationAnswer, Forbid):
     answered_by: Identity = "anonymous"
 
 
+class BudgetLimitsBody(BudgetLimits, Forbid):
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_BUDGET)
+    max_cost_usd: float | None = Field(default=None, gt=0, le=MAX_COST_BUDGET_USD)
+
+
 class DecisionBody(Decision, Forbid):
     comment: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    budget: BudgetLimitsBody | None = Field(
+        default=None, description="With accepted=true on a `budget` pause: the extended limits"
+    )
     decided_by: Identity = "anonymous"
     request_id: RequestId | None = Field(
         default=None, description="Idempotency key: a repeat returns the first result"

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from settings import Settings
 from workflows.models import RunView
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
@@ -56,6 +59,7 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        api_key = api_key or configured_api_key()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
@@ -124,10 +128,14 @@ class ApiClient:
         body: dict[str, Any] = {"skip": True} if skip else {"answers": answers}
         return self._request("POST", f"/runs/{run_id}/clarification", json=body).json()
 
-    def decide(self, run_id: str, accepted: bool, comment: str = "") -> Any:
+    def decide(
+        self, run_id: str, accepted: bool, comment: str = "", budget: dict[str, Any] | None = None
+    ) -> Any:
         body: dict[str, Any] = {"accepted": accepted}
         if comment:
             body["comment"] = comment
+        if budget:
+            body["budget"] = budget  # new limits, for a run paused on its budget
         return self._request("POST", f"/runs/{run_id}/acceptance", json=body).json()
 
     def list_runs(self, **filters: Any) -> dict[str, Any]:
@@ -162,6 +170,16 @@ class ApiClient:
         if isinstance(data, dict):
             data = data.get("sources", [])
         return [item for item in data if isinstance(item, dict)]
+
+
+def configured_api_key() -> str | None:
+    """RESEARCH_API_KEY from the environment or `.env` (the `--api-key` flag wins over it)."""
+    try:
+        key = Settings().api_key
+    except (ValidationError, SettingsError):
+        # Some other setting on this machine is malformed; that is not the client's business.
+        return None
+    return key.get_secret_value() if key else None
 
 
 def _api_error(response: httpx.Response) -> ApiError:

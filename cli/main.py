@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -106,8 +107,13 @@ def api(
     """Run the REST API alone (uvicorn)."""
     import uvicorn
 
+    if host:
+        # The app reads its settings when imported; its start-up check (no keys -> loopback
+        # only) must see the address it will really bind to.
+        os.environ["RESEARCH_API_HOST"] = host
+        get_settings.cache_clear()
     settings = get_settings()
-    uvicorn.run("api.main:app", host=host or settings.api_host, port=port or settings.api_port)
+    uvicorn.run("api.main:app", host=settings.api_host, port=port or settings.api_port)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from types import FrameType
 from rich.console import Console
 from rich.markup import escape
 
+from api.auth import AuthConfigError, check_exposure, describe_auth
 from settings import Settings
 from stack.process import wait_http_ok
 from stack.services import Service, build_services, dead_service, death_notice, is_child
@@ -51,6 +52,11 @@ def start_all(
     settings: Settings, services: list[Service], started: list[Service], console: Console
 ) -> None:
     """Start each service in order, appending it to `started` first so a failure can stop it."""
+    # The API would refuse to start anyway; saying so here names the setting before anything runs.
+    try:
+        check_exposure(settings)
+    except AuthConfigError as exc:
+        raise StackError(str(exc)) from exc
     if port_open(settings.api_host, settings.api_port):
         raise StackError(f"port {settings.api_port} is already in use; pick another --api-port")
     for service in services:
@@ -91,8 +97,9 @@ def print_ready(settings: Settings, console: Console, seconds: float, run_llm: b
         ("LLM", f"{llm} ({settings.llm_model})"),
         ("Temporal", settings.temporal_address),
         ("logs", str(settings.data_dir / "logs")),
+        ("API auth", describe_auth(settings)),
     ):
-        console.print(f"  {label:<9} {value}")
+        console.print(f"  {label:<9} {escape(value)}")
     console.print("Press Ctrl+C to stop.")
 
 

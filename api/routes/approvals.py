@@ -8,16 +8,17 @@ from uuid import uuid4
 from fastapi import APIRouter, Response
 from pydantic import ValidationError
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from api.deps import ApprovalHandleDep, ApprovalIdDep, SettingsDep, TemporalDep
+from api.auth import acting_as
+from api.deps import ApprovalHandleDep, ApprovalIdDep, PrincipalDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.routes import API_PREFIX, approval_url, error_responses
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
-from api.temporal import UPDATE_TIMEOUT, query_or_none, temporal_calls, update_id
+from api.temporal import execute_update, query_or_none, temporal_calls, update_id
 from workflows.approval import ApprovalWorkflow
 from workflows.models import ApprovalInput, ApprovalView, Decision, DecisionResult
-from workflows.search_attributes import MEMO_STATUS_KEY, approval_workflow_id
+from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/approvals", tags=["approvals"])
 
@@ -25,12 +26,21 @@ SUMMARY_CHARS = 200
 
 
 @router.post(
-    "", status_code=202, response_model=ApprovalCreated, responses=error_responses(409, 422, 503)
+    "",
+    status_code=202,
+    response_model=ApprovalCreated,
+    responses=error_responses(409, 422, 503, body=True),
 )
 async def create_approval(
-    body: CreateApprovalRequest, client: TemporalDep, settings: SettingsDep, response: Response
+    body: CreateApprovalRequest,
+    client: TemporalDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    response: Response,
 ) -> ApprovalCreated:
     """Ask a person to accept or reject something."""
+    # Set at start and never changed: the owner every later request on this approval must match.
+    owner = acting_as(principal, body.requested_by)
     approval_id = body.approval_id or uuid4().hex
     workflow_id = approval_workflow_id(approval_id)
     inp = ApprovalInput(
@@ -39,7 +49,7 @@ async def create_approval(
         content=body.content,
         artifact_ref=body.artifact_ref,
         timeout=body.timeout,
-        requested_by=body.requested_by,
+        requested_by=owner,
     )
     now = datetime.now(UTC)
     # The memo answers GET while no worker polls; the workflow decides within moments of a
@@ -62,6 +72,7 @@ async def create_approval(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=" ".join(body.title.split())[:SUMMARY_CHARS],
             memo={MEMO_STATUS_KEY: initial.model_dump(mode="json")},
+            search_attributes=TypedSearchAttributes([SearchAttributePair(RESEARCH_OWNER, owner)]),
         )
     response.headers["Location"] = approval_url(approval_id)
     return ApprovalCreated(
@@ -109,15 +120,19 @@ async def get_approval(
 @router.post(
     "/{approval_id}/decision",
     response_model=DecisionResult,
-    responses=error_responses(404, 409, 422, 503, 504),
+    responses=error_responses(404, 409, 422, 503, 504, body=True),
 )
-async def decide_approval(body: DecisionBody, handle: ApprovalHandleDep) -> DecisionResult:
+async def decide_approval(
+    body: DecisionBody, handle: ApprovalHandleDep, principal: PrincipalDep
+) -> DecisionResult:
     """Accept or reject the approval."""
-    decision = Decision.model_validate(body.model_dump())
+    decision = Decision.model_validate(
+        body.model_dump() | {"decided_by": acting_as(principal, body.decided_by)}
+    )
     async with temporal_calls("approval", handle):
-        return await handle.execute_update(
+        return await execute_update(
+            handle,
             ApprovalWorkflow.decide,
             decision,
-            id=update_id("decision", body.request_id),
-            rpc_timeout=UPDATE_TIMEOUT,
+            id=update_id("decision", body.request_id, decision),
         )

@@ -18,6 +18,7 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect
 from temporalio.client import Client
 
+from api.auth import ensure_owner, unauthorized
 from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
 from api.errors import ApiError
 from api.event_feed import Comment, End, EventFeed, FeedItem
@@ -36,12 +37,50 @@ RETRY_MS = 2000
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
 
+# One event of the stream (OpenAPI 3.1 tools read an event-stream `schema` as one event, not the
+# whole stream): `data` is a RunEvent as JSON, or for `end` the reason the stream stopped.
+_RUN_EVENT_DATA = {
+    "type": "object",
+    "required": ["seq", "at", "type"],
+    "properties": {
+        "seq": {"type": "integer"},
+        "at": {"type": "string", "format": "date-time"},
+        "type": {"type": "string"},
+        "stage": {"type": ["string", "null"]},
+        "message": {"type": "string"},
+        "data": {"type": "object"},
+    },
+}
+_END_DATA = {
+    "type": "object",
+    "required": ["reason", "message", "last_seq"],
+    "properties": {
+        "reason": {"enum": ["closed", "log_unavailable", "run_gone"]},
+        "message": {"type": "string"},
+        "last_seq": {"type": "integer"},
+        "temporal_status": {"type": ["string", "null"]},
+    },
+}
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "the event's seq"},
+        "event": {"type": "string", "description": "the RunEvent's type, or `end`"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"anyOf": [_RUN_EVENT_DATA, _END_DATA]},
+        },
+        "retry": {"type": "integer"},
+    },
+}
 SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "`text/event-stream`: `id` = sequence number, `event` = type, "
         "`data` = the RunEvent as JSON; an `end` event (no id) when the run closed without "
         "a `finished` event",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
     },
     204: {"description": "The run has finished and the client has every event"},
 }
@@ -120,6 +159,11 @@ async def run_events_ws(
         handle = (await _client(websocket)).get_workflow_handle_for(
             ResearchWorkflow.run, research_workflow_id(valid_run_id(run_id))
         )
+        # Dependencies with Request do not run for WebSockets: the same check as get_run_handle.
+        principal = websocket.scope.get("state", {}).get("principal")
+        if principal is None and settings.auth_enabled:
+            raise unauthorized("an API key is required")
+        await ensure_owner(handle, principal, "run")
         feed = EventFeed(handle, settings, after, keepalive_s=None)
         await feed.open()
     except ApiError as err:

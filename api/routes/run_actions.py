@@ -9,10 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from temporalio.client import WorkflowExecutionStatus
 
-from api.deps import RunHandleDep, RunIdDep
+from api.auth import acting_as
+from api.deps import PrincipalDep, RunHandleDep, RunIdDep
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import ActionAccepted, ClarificationBody, DecisionBody, StopBody
-from api.temporal import UPDATE_TIMEOUT, finished_error, temporal_calls, update_id
+from api.temporal import execute_update, finished_error, temporal_calls, update_id
 from workflows.models import ClarificationAnswer, Decision, DecisionResult, StopRequest
 from workflows.research import ResearchWorkflow
 
@@ -22,34 +23,42 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 @router.post(
     "/{run_id}/clarification",
     response_model=DecisionResult,
-    responses=error_responses(404, 409, 422, 503, 504),
+    responses=error_responses(404, 409, 422, 503, 504, body=True),
 )
-async def answer_clarification(body: ClarificationBody, handle: RunHandleDep) -> DecisionResult:
+async def answer_clarification(
+    body: ClarificationBody, handle: RunHandleDep, principal: PrincipalDep
+) -> DecisionResult:
     """Answer the run's clarifying questions (or skip them)."""
-    answer = ClarificationAnswer.model_validate(body.model_dump())
+    answer = ClarificationAnswer.model_validate(
+        body.model_dump() | {"answered_by": acting_as(principal, body.answered_by)}
+    )
     async with temporal_calls("run", handle):
-        return await handle.execute_update(
+        return await execute_update(
+            handle,
             ResearchWorkflow.answer_clarification,
             answer,
-            id=update_id("clarification", body.request_id),
-            rpc_timeout=UPDATE_TIMEOUT,
+            id=update_id("clarification", body.request_id, answer),
         )
 
 
 @router.post(
     "/{run_id}/acceptance",
     response_model=DecisionResult,
-    responses=error_responses(404, 409, 422, 503, 504),
+    responses=error_responses(404, 409, 422, 503, 504, body=True),
 )
-async def decide(body: DecisionBody, handle: RunHandleDep) -> DecisionResult:
+async def decide(
+    body: DecisionBody, handle: RunHandleDep, principal: PrincipalDep
+) -> DecisionResult:
     """Accept or reject the plan or report awaiting review."""
-    decision = Decision.model_validate(body.model_dump())
+    decision = Decision.model_validate(
+        body.model_dump() | {"decided_by": acting_as(principal, body.decided_by)}
+    )
     async with temporal_calls("run", handle):
-        return await handle.execute_update(
+        return await execute_update(
+            handle,
             ResearchWorkflow.decide,
             decision,
-            id=update_id("acceptance", body.request_id),
-            rpc_timeout=UPDATE_TIMEOUT,
+            id=update_id("acceptance", body.request_id, decision),
         )
 
 
@@ -57,13 +66,16 @@ async def decide(body: DecisionBody, handle: RunHandleDep) -> DecisionResult:
     "/{run_id}/stop",
     status_code=202,
     response_model=ActionAccepted,
-    responses=error_responses(404, 409, 422, 503),
+    responses=error_responses(404, 409, 422, 503, body=True),
 )
 async def stop_run(
-    run_id: RunIdDep, handle: RunHandleDep, body: StopBody | None = None
+    run_id: RunIdDep, handle: RunHandleDep, principal: PrincipalDep, body: StopBody | None = None
 ) -> ActionAccepted:
     """Finish the run now with what it has (partial report)."""
-    request = StopRequest.model_validate((body or StopBody()).model_dump())
+    body = body or StopBody()
+    request = StopRequest.model_validate(
+        body.model_dump() | {"requested_by": acting_as(principal, body.requested_by)}
+    )
     async with temporal_calls("run", handle):
         await handle.signal(ResearchWorkflow.stop, request)
     return ActionAccepted(run_id=run_id, action="stop", status_url=run_url(run_id))

@@ -4,6 +4,24 @@
 
 export const API = document.body.dataset.api;
 
+// The API key, for deployments that require one (README "Authentication and limits"). Kept in
+// this browser's localStorage, typed into the field in the top bar; sent as a Bearer token.
+const KEY_ITEM = "research-api-key";
+const keyField = document.getElementById("api-key");
+if (keyField) {
+  keyField.value = localStorage.getItem(KEY_ITEM) || "";
+  keyField.addEventListener("change", () => {
+    const key = keyField.value.trim();
+    if (key) localStorage.setItem(KEY_ITEM, key);
+    else localStorage.removeItem(KEY_ITEM);
+  });
+}
+
+export function authHeaders(headers = {}) {
+  const key = localStorage.getItem(KEY_ITEM);
+  return key ? { ...headers, Authorization: `Bearer ${key}` } : headers;
+}
+
 // The API's error body {error_code, message, details, request_id}, carried as an exception.
 export class ApiError extends Error {
   constructor(status, body) {
@@ -15,7 +33,7 @@ export class ApiError extends Error {
 }
 
 export async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+  const init = { method, headers: authHeaders({ Accept: "application/json" }) };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -5,7 +5,7 @@
 // unknown run and an API without the route look alike) and delivers `event: <type>` messages
 // only to listeners registered for that exact type, so a new event type would go unseen.
 
-import { API, runPath } from "./common.js";
+import { API, authHeaders, runPath } from "./common.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,7 +35,7 @@ export class EventFeed {
     let backoff = 1000;
     while (!this.stopped) {
       try {
-        const headers = { Accept: "text/event-stream" };
+        const headers = authHeaders({ Accept: "text/event-stream" });
         if (this.lastId) headers["Last-Event-ID"] = String(this.lastId);
         this.abort = new AbortController();
         const resp = await fetch(this.url, { headers, signal: this.abort.signal });
