@@ -13,10 +13,14 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 
 from api import web
+from api.auth import check_exposure, describe_auth
 from api.errors import ApiError, install_error_handlers
-from api.middleware import RequestContextMiddleware
+from api.middleware import GuardMiddleware, RequestContextMiddleware
 from api.routes import approvals, events, meta, run_actions, run_outputs, runs
+from api.routes import codec as codec_server
+from api.routes.codec import CodecCORS, codec_origins
 from api.temporal import TemporalConnector
+from codec import payload_codec
 from providers.artifacts import ArtifactStore
 from settings import Settings, get_settings
 from telemetry.logs import configure_logging
@@ -32,6 +36,16 @@ DESCRIPTION = (
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # Here rather than in create_app: importing this module (tests, tools) must not fail, but a
+    # server about to listen must. uvicorn prints the error and exits.
+    check_exposure(settings)
+    # A warning when off, so it shows in the default (text) log config too.
+    log.log(
+        logging.INFO if settings.auth_enabled else logging.WARNING,
+        "API auth: %s",
+        describe_auth(settings),
+    )
     connector: TemporalConnector = app.state.temporal
     try:
         await connector.get()
@@ -63,10 +77,17 @@ def create_app(
     app.state.artifacts = ArtifactStore(settings.artifacts_dir)
 
     install_error_handlers(app)
+    # Added first, so it runs inside the request context (ids and metrics on its refusals).
+    app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, tracer=get_tracer(tracer_provider))
     # The web page goes last: its `/` and `/runs/{id}` must never shadow an API route.
     for module in (runs, run_actions, run_outputs, events, approvals, meta, web):
         app.include_router(module.router)
+    app.state.payload_codec = payload_codec(settings)
+    if app.state.payload_codec is not None:
+        # The codec server for the Web UI, only where there is something to decrypt.
+        app.include_router(codec_server.router)
+        app.add_middleware(CodecCORS, origins=codec_origins(settings))
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
@@ -12,6 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from prometheus_client import Counter
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.client import (
     Client,
@@ -24,11 +26,11 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, Subject, temporal_api_error, temporal_unavailable
+from codec import data_converter
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,9 @@ class TemporalConnector:
     def __init__(self, settings: Settings, interceptors: Sequence[Interceptor] = ()) -> None:
         self._settings = settings
         self._interceptors = list(interceptors)
+        # Built now, not at the first connect: a malformed payload key must stop the API at
+        # start rather than pass for "Temporal unreachable".
+        self._data_converter = data_converter(settings)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._last_attempt = -math.inf
@@ -110,7 +115,7 @@ class TemporalConnector:
         return await Client.connect(
             self._settings.temporal_address,
             namespace=self._settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=self._data_converter,
             interceptors=[CallCounter(), *self._interceptors],
             connect_timeout=timedelta(seconds=CONNECT_TIMEOUT_S),
         )
@@ -175,10 +180,53 @@ async def query_or_none(call: Awaitable[T], timeout_s: float) -> T | None:
     return None
 
 
-def update_id(kind: str, request_id: str | None) -> str | None:
+# Tries of an update that Temporal refused as "workflow not ready" (see `execute_update`).
+NOT_READY_TRIES = 4
+
+
+def workflow_not_ready(err: BaseException) -> bool:
+    """Temporal's "the workflow task carrying this update failed": nothing was applied."""
+    return (
+        isinstance(err, RPCError)
+        and err.status == RPCStatusCode.FAILED_PRECONDITION
+        and any(d.type_url.endswith("WorkflowNotReadyFailure") for d in err.grpc_status.details)
+    )
+
+
+async def execute_update(
+    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *, id: str | None
+) -> Any:
+    """`handle.execute_update`, sent again while Temporal says the workflow was not ready.
+
+    Temporal answers FAILED_PRECONDITION / WorkflowNotReady when the workflow task that carried
+    the update failed, e.g. a run that tried to complete just as many inputs came in (found by
+    tests/test_exactly_once.py). The update was not accepted, so sending it again is safe, with
+    or without an id; the caller then gets the real answer instead of a puzzling conflict.
+    """
+    for attempt in range(1, NOT_READY_TRIES + 1):
+        try:
+            return await handle.execute_update(update, arg, id=id, rpc_timeout=UPDATE_TIMEOUT)
+        except RPCError as err:
+            if attempt == NOT_READY_TRIES or not workflow_not_ready(err):
+                raise
+            log.info("update refused as not ready (try %d); sending it again", attempt)
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
+def update_id(kind: str, request_id: str | None, body: BaseModel | None = None) -> str | None:
     """Temporal update id for a client's idempotency key.
 
     Temporal dedupes updates by id within a workflow run; the kind prefix keeps one request_id
-    used for an answer from colliding with the same id used for a decision.
+    used for an answer from colliding with the same id used for a decision. The body's digest is
+    part of the id because Temporal answers a repeated id with the stored result without asking
+    the workflow: a request id reused with another body would be told "done" for an input that
+    was never applied. With the digest it reaches the workflow, which refuses it
+    (`request_id_reused`); the same id with the same body is still deduped by Temporal.
     """
-    return f"{kind}-{request_id}" if request_id else None
+    if not request_id:
+        return None
+    if body is None:
+        return f"{kind}-{request_id}"
+    digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:16]
+    return f"{kind}-{request_id}-{digest}"

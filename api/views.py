@@ -77,7 +77,13 @@ async def resolve_run_view(handle: RunHandle, settings: Settings) -> tuple[RunVi
 
 
 async def memo_view(execution: WorkflowExecution) -> RunView | None:
-    raw = await execution.memo_value(MEMO_STATUS_KEY, None)
+    try:
+        raw = await execution.memo_value(MEMO_STATUS_KEY, None)
+    except (KeyError, ValueError) as err:
+        # Encrypted under a payload key this API does not hold (or holds no more): the run still
+        # lists, from its search attributes, instead of failing the whole page.
+        log.warning("memo of %s is unreadable: %s", execution.id, err)
+        return None
     if raw is None:
         return None
     try:
@@ -112,13 +118,20 @@ async def _described_view(desc: WorkflowExecutionDescription) -> RunView:
     closed = desc.status != WorkflowExecutionStatus.RUNNING
     return RunView(
         run_id=desc.id.removeprefix(_ID_PREFIX),
-        question=await desc.static_summary() or "",
+        question=await _summary(desc),
         status=RunStatus.completed if closed else RunStatus.running,
         stage=Stage.finished if closed else Stage.clarifying,
         created_at=desc.start_time,
         updated_at=desc.close_time or desc.start_time,
         finished_at=desc.close_time,
     )
+
+
+async def _summary(desc: WorkflowExecutionDescription) -> str:
+    try:
+        return await desc.static_summary() or ""
+    except (KeyError, ValueError):  # encrypted under a key this API does not hold
+        return ""
 
 
 async def run_summary(execution: WorkflowExecution) -> RunSummary:

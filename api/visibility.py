@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from datetime import UTC, datetime
 
 from api.errors import ApiError
+from settings import OWNER_PATTERN
 from workflows.models import RunStatus, Stage
-from workflows.search_attributes import RESEARCH_STAGE, RESEARCH_STATUS
+from workflows.search_attributes import RESEARCH_OWNER, RESEARCH_STAGE, RESEARCH_STATUS
 
 _ABNORMAL = "('Canceled', 'Failed', 'Terminated', 'TimedOut')"
 _FAILED = "('Failed', 'Terminated', 'TimedOut')"
@@ -26,9 +28,17 @@ def runs_query(
     stage: Stage | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    owner: str | None = None,
 ) -> str:
-    # Every interpolated value is an enum member or a datetime we format: no injection path.
-    clauses = [f"WorkflowType = '{workflow_type}'"]
+    # Every interpolated value is an enum member, a datetime we format or an owner name from
+    # settings (OWNER_PATTERN, checked again here): no injection path.
+    # A run that continued as new is one REST run over several Temporal runs: list only the
+    # current link of each chain (the earlier ones are closed as ContinuedAsNew).
+    clauses = [f"WorkflowType = '{workflow_type}'", "ExecutionStatus != 'ContinuedAsNew'"]
+    if owner is not None:
+        if not OWNER_PATTERN.fullmatch(owner):
+            raise ValueError(f"not an owner name: {owner!r}")
+        clauses.append(f"{RESEARCH_OWNER.name} = '{owner}'")
     if status is not None:
         clauses.append(_status_clause(status))
     if stage is not None:
@@ -63,19 +73,37 @@ def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# Our page tokens carry a short digest of Temporal's token. A token that was mangled or made up
+# is then refused here as a 422 at once; passed on, Temporal answers it with a retryable
+# "something went wrong" that the client retries for seconds before it becomes a 502.
+_CHECK_BYTES = 4
+
+
+def _check(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()[:_CHECK_BYTES]
+
+
 def encode_page_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode("ascii") if token else None
+    return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
 
 
 def decode_page_token(token: str | None) -> bytes | None:
     if not token:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii"))
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError) as err:
-        raise ApiError(
-            422,
-            "invalid_request",
-            "page_token is not a token this API returned",
-            {"errors": [{"loc": ["query", "page_token"], "msg": str(err), "type": "value_error"}]},
-        ) from err
+        raise invalid_page_token(str(err)) from err
+    check, inner = raw[:_CHECK_BYTES], raw[_CHECK_BYTES:]
+    if not inner or check != _check(inner):
+        raise invalid_page_token("checksum mismatch")
+    return inner
+
+
+def invalid_page_token(reason: str) -> ApiError:
+    return ApiError(
+        422,
+        "invalid_request",
+        "page_token is not a token this API returned",
+        {"errors": [{"loc": ["query", "page_token"], "msg": reason, "type": "value_error"}]},
+    )

@@ -93,6 +93,7 @@ def build_services(settings: Settings, *, run_llm: bool) -> list[Service]:
                 db_path=settings.temporal_db_path,
                 log_path=logs / "temporal.log",
                 namespace=settings.temporal_namespace,
+                ui_codec_endpoint=codec_endpoint(settings),
             ),
             name="temporal",
             ready_timeout_s=60.0,
@@ -108,6 +109,20 @@ def build_services(settings: Settings, *, run_llm: bool) -> list[Service]:
         child = ChildProcess(name, cmd, log_path=logs / f"{name}.log", env=env, cwd=PROJECT_ROOT)
         services.append(ChildService(child))
     return services
+
+
+def codec_endpoint(settings: Settings) -> str | None:
+    """The API's codec server as the Web UI (a browser on this machine) reaches it, when a
+    payload key is set; None leaves the Web UI showing payloads as the server holds them."""
+    if settings.payload_key is None:
+        return None
+    host = settings.api_host
+    # A wildcard bind is not an address a browser can call.
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.api_port}/codec"
 
 
 def dead_service(services: list[Service]) -> Service | None:

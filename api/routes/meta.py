@@ -34,7 +34,7 @@ RUNS = f"{API_PREFIX}/runs"
 APPROVALS = f"{API_PREFIX}/approvals"
 
 
-@router.get("/workflows", response_model=FlowList)
+@router.get("/workflows", response_model=FlowList, responses=error_responses())
 async def list_flows(settings: SettingsDep) -> FlowList:
     """The flows this service runs, with their stages and the input they take."""
     research = FlowInfo(
@@ -81,7 +81,7 @@ async def health() -> Health:
     return Health()
 
 
-@router.get("/ready", response_model=Ready, responses=error_responses(503))
+@router.get("/ready", response_model=Ready, responses=error_responses(503, guarded=False))
 async def ready(client: TemporalDep, settings: SettingsDep) -> Ready:
     """Temporal is reachable; also says whether a worker polls the task queue."""
     async with temporal_calls():

@@ -11,12 +11,19 @@ from uuid import uuid4
 from fastapi import APIRouter, Query, Response
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from api.deps import ArtifactsDep, RunHandleDep, SettingsDep, TemporalDep
+from api.deps import ArtifactsDep, PrincipalDep, RunHandleDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.limits import check_active_runs
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import CreateRunRequest, RunCreated, RunList
 from api.temporal import temporal_calls, workflow_type
 from api.views import resolve_run_view, run_summary
-from api.visibility import decode_page_token, encode_page_token, runs_query
+from api.visibility import (
+    decode_page_token,
+    encode_page_token,
+    invalid_page_token,
+    runs_query,
+)
 from workflows.models import ResearchInput, RunOptions, RunStatus, RunView, Stage
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
@@ -44,12 +51,26 @@ def summary_line(question: str) -> str:
     "",
     status_code=202,
     response_model=RunCreated,
-    responses=error_responses(409, 422, 503),
+    responses=error_responses(409, 422, 429, 503, body=True),
 )
 async def create_run(
-    body: CreateRunRequest, client: TemporalDep, settings: SettingsDep, response: Response
+    body: CreateRunRequest,
+    client: TemporalDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    response: Response,
 ) -> RunCreated:
     """Start a research run."""
+    # With auth on, the key's owner owns the run whatever the body claims: it becomes the
+    # ResearchOwner search attribute that every later request is checked against.
+    owner = principal.owner if principal else body.created_by
+    if settings.api_max_active_runs is not None:
+        await check_active_runs(
+            client,
+            workflow_type(ResearchWorkflow),
+            principal.owner if principal else None,
+            settings.api_max_active_runs,
+        )
     run_id = body.run_id or uuid4().hex
     workflow_id = research_workflow_id(run_id)
     options = RunOptions.model_validate(body.options.model_dump())
@@ -67,9 +88,7 @@ async def create_run(
     async with temporal_calls("run"):
         await client.start_workflow(
             ResearchWorkflow.run,
-            ResearchInput(
-                run_id=run_id, question=body.question, options=options, created_by=body.created_by
-            ),
+            ResearchInput(run_id=run_id, question=body.question, options=options, created_by=owner),
             id=workflow_id,
             task_queue=settings.task_queue,
             # Run ids are never reused, even after the run closed: URLs and artifacts stay unique.
@@ -79,7 +98,7 @@ async def create_run(
                 [
                     SearchAttributePair(RESEARCH_STATUS, RunStatus.queued.value),
                     SearchAttributePair(RESEARCH_STAGE, Stage.clarifying.value),
-                    SearchAttributePair(RESEARCH_OWNER, body.created_by),
+                    SearchAttributePair(RESEARCH_OWNER, owner),
                     SearchAttributePair(TOKENS_USED, 0),
                 ]
             ),
@@ -100,6 +119,7 @@ async def create_run(
 @router.get("", response_model=RunList, responses=error_responses(422, 503))
 async def list_runs(
     client: TemporalDep,
+    principal: PrincipalDep,
     status: RunStatus | None = None,
     stage: Stage | None = None,
     created_after: datetime | None = None,
@@ -107,9 +127,11 @@ async def list_runs(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: str | None = None,
 ) -> RunList:
-    """List runs from Temporal visibility, one page at a time."""
+    """List runs from Temporal visibility, one page at a time (with auth on: your own)."""
     query = runs_query(
         workflow_type(ResearchWorkflow),
+        # Filtered by the server, so pages and tokens hold only the caller's runs.
+        owner=principal.owner if principal else None,
         status=status,
         stage=stage,
         created_after=created_after,
@@ -118,8 +140,15 @@ async def list_runs(
     pages = client.list_workflows(
         query, page_size=page_size, next_page_token=decode_page_token(page_token)
     )
-    async with temporal_calls("run"):
-        await pages.fetch_next_page()
+    try:
+        async with temporal_calls("run"):
+            await pages.fetch_next_page()
+    except ApiError as err:
+        # A token with a valid check but a made-up body: Temporal cannot read it and says only
+        # "something went wrong" (retried, then a 502); the client sent it, so it is a 422.
+        if page_token and err.error_code == "temporal_error":
+            raise invalid_page_token(err.message) from err
+        raise
     runs = [await run_summary(execution) for execution in pages.current_page or []]
     return RunList(runs=runs, next_page_token=encode_page_token(pages.next_page_token))
 

@@ -1,0 +1,36 @@
+"""The data converter every Temporal client of this service uses, encrypting when a key is set.
+
+One function builds it, so the API, the worker, `research doctor` and the admin step cannot
+disagree: a worker without the key could not read what an API with it started, and the other
+way round. Without `RESEARCH_PAYLOAD_KEY` it is exactly `pydantic_data_converter`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+
+from codec.encryption import EncryptionCodec, parse_keys
+from settings import Settings
+
+
+def payload_codec(settings: Settings) -> EncryptionCodec | None:
+    """The encryption codec for the configured keys, or None when encryption is off."""
+    if settings.payload_key is None or not settings.payload_key.get_secret_value().strip():
+        return None
+    return EncryptionCodec(parse_keys(settings.payload_key.get_secret_value()))
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    codec = payload_codec(settings)
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        # Failure messages and stack traces go into an encoded payload too: an error often
+        # quotes the input that caused it.
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
