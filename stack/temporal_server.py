@@ -46,6 +46,11 @@ QUEUE_POLL_RATES = [
     "history.transferProcessorMaxPollRPS=1000",
     "history.timerProcessorMaxPollRPS=1000",
     "history.visibilityProcessorMaxPollRPS=1000",
+    # One partition per task queue: the server splits a queue's rate limit over its partitions,
+    # each with a burst of one, so with the default four a provider's queue could let four
+    # requests out at once. One process serves them all here, so nothing is lost by it.
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
 ]
 
 
@@ -60,12 +65,18 @@ class TemporalDevServer(ManagedServer):
         db_path: Path | None = None,
         log_path: Path | None = None,
         namespace: str = "default",
+        dynamic_config: dict[str, str] | None = None,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.port = port
         self.ui_port = ui_port
         self.db_path = db_path
         self.log_path = log_path
         self.namespace = namespace
+        # Extra `--dynamic-config-value KEY=VALUE`s, e.g. a low continue-as-new threshold in tests.
+        self.dynamic_config = dict(dynamic_config or {})
+        # The Web UI shows encrypted payloads through this codec server (api/routes/codec.py).
+        self.ui_codec_endpoint = ui_codec_endpoint
         self._child: ChildProcess | None = None
 
     @property
@@ -92,10 +103,14 @@ class TemporalDevServer(ManagedServer):
             "system.forceSearchAttributesCacheRefreshOnRead=true",
         ]
         cmd += [arg for value in QUEUE_POLL_RATES for arg in ("--dynamic-config-value", value)]
+        for key, value in self.dynamic_config.items():
+            cmd += ["--dynamic-config-value", f"{key}={value}"]
         for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         if self.ui_port:
             cmd += ["--ui-ip", "127.0.0.1", "--ui-port", str(self.ui_port)]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         else:
             cmd += ["--headless"]
         if self.db_path:

@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -55,15 +56,32 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
+def start_dev_server(data: Path, **options: Any) -> TemporalDevServer:
+    """A dev server on a free port, tried again on a fresh port if its start fails.
+
+    The CLI picks its internal ports itself; with other test runs and agents starting servers on
+    the same machine one of them is now and then taken between its choice and its bind.
+    """
+    for attempt in range(3):
+        server = TemporalDevServer(
+            port=free_port(),
+            ui_port=None,
+            db_path=data / f"temporal-{attempt}.sqlite",
+            log_path=data / "temporal.log",
+            **options,
+        )
+        try:
+            server.start()
+            return server
+        except (RuntimeError, TimeoutError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def temporal_server(data_dir: Path) -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(
-        port=free_port(),
-        ui_port=None,
-        db_path=data_dir / "temporal.sqlite",
-        log_path=data_dir / "temporal.log",
-    )
-    server.start()
+    server = start_dev_server(data_dir)
     yield server
     server.stop()
 

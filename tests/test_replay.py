@@ -28,6 +28,9 @@ def test_every_scenario_is_recorded() -> None:
         "research_stopped_in_review",
         "research_cancelled",
         "approval_rejected",
+        # both ends of a continue-as-new chain: the run that hands over, the one that resumes
+        "research_continued_first",
+        "research_continued_last",
     } <= names
 
 

@@ -165,6 +165,13 @@ async def test_budget_pause_then_extend(client, settings, worker, llm, run_id):
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
     assert err.value.cause.type == "invalid_decision"  # going on needs new limits
+    for short in (BudgetLimits(), BudgetLimits(max_tokens=2), BudgetLimits(max_cost_usd=5.0)):
+        with pytest.raises(WorkflowUpdateFailedError) as err:  # limits that leave it used up
+            await handle.execute_update(
+                ResearchWorkflow.decide, Decision(accepted=True, budget=short)
+            )
+        assert err.value.cause.type == "invalid_decision", short
+        assert "already used up" in str(err.value.cause)
     more = Decision(accepted=True, budget=BudgetLimits(max_tokens=1_000_000))
     await handle.execute_update(ResearchWorkflow.decide, more)
     final = await handle.result()

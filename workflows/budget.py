@@ -11,6 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows.models import BudgetLimits, Decision, PendingInput, StopRequest
 from workflows.research_loop import ResearchLoop, Stopped
+from workflows.review import refuse
 
 
 class BudgetGuard(ResearchLoop):
@@ -23,9 +24,9 @@ class BudgetGuard(ResearchLoop):
         )
         self._budget_paused = False
 
-    def over_budget(self) -> str:
-        """What ran out, in words; empty while within every limit."""
-        usage, limits = self.track.view.usage, self.limits
+    def over_budget(self, limits: BudgetLimits | None = None) -> str:
+        """What ran out under `limits` (the run's own by default), in words; empty if nothing."""
+        usage, limits = self.track.view.usage, limits or self.limits
         if limits.max_tokens is not None and usage.total_tokens >= limits.max_tokens:
             return f"{usage.total_tokens} of {limits.max_tokens} tokens used"
         if limits.max_cost_usd is not None and usage.cost_usd >= limits.max_cost_usd:
@@ -34,6 +35,20 @@ class BudgetGuard(ResearchLoop):
         if limits.max_duration is not None and elapsed >= limits.max_duration:
             return f"{elapsed} of {limits.max_duration} elapsed"
         return ""
+
+    def refuse_short_extension(self, decision: Decision) -> None:
+        """Validator: an extension must lift what ran out, or the run would pause again at once."""
+        pending = self.gate.pending  # type: ignore[attr-defined]
+        if pending is None or pending.kind != "budget" or not decision.accepted:
+            return
+        if decision.budget is None:
+            return  # the gate refuses it with its own message
+        extended = self.limits.model_copy(update=decision.budget.model_dump(exclude_none=True))
+        if spent := self.over_budget(extended):
+            raise refuse(
+                "invalid_decision",
+                f"these limits are already used up ({spent}): raise the one that ran out",
+            )
 
     async def after_usage(self) -> None:
         while (spent := self.over_budget()) and self.stop_request is None:

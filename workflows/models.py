@@ -82,6 +82,10 @@ class ResearchInput(BaseModel):
     question: str
     options: RunOptions = Field(default_factory=RunOptions)
     created_by: str = "anonymous"
+    # Set only when a run continues as new: a `workflows.carry.CarriedState` as JSON. A plain
+    # dict here because that model holds activity payloads (sources, notes), whose module
+    # imports this one.
+    carried: dict[str, Any] | None = None
 
 
 class ClarifyingQuestion(BaseModel):
@@ -195,6 +199,25 @@ class RunView(BaseModel):
     report_ref: str | None = None
     sources_ref: str | None = None
     options: RunOptions = Field(default_factory=RunOptions)
+
+
+class TrackerState(BaseModel):
+    """A RunTracker carried across continue-as-new (see workflows/carry.py)."""
+
+    view: RunView
+    events: list[RunEvent]
+    dropped: int = Field(default=0, description="Events before `events[0]`, not carried")
+    published: tuple[RunStatus, Stage] | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class GateRecord(BaseModel):
+    """One idempotency record of a ReviewGate: a request id, the request as sent, its result."""
+
+    kind: str
+    request_id: str
+    request: str
+    result: DecisionResult
 
 
 class EventsPage(BaseModel):

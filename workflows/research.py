@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StopRequest,
     )
-from workflows.budget import BudgetGuard
+from workflows.carry import CarriedState, Continuable
 from workflows.research_loop import Stopped
 from workflows.review import ReviewGate, refuse
 
@@ -47,7 +47,7 @@ class Expired(Exception):
 # Bad input that slipped past the API (a direct client) fails the run instead of retrying the
 # workflow task forever.
 @workflow.defn(failure_exception_types=[ValidationError, OverflowError])
-class ResearchWorkflow(BudgetGuard):
+class ResearchWorkflow(Continuable):
     @workflow.init
     def __init__(self, inp: ResearchInput) -> None:
         super().__init__(inp)
@@ -55,6 +55,8 @@ class ResearchWorkflow(BudgetGuard):
         self.gate = ReviewGate()
         self.clarifications: dict[str, str] = {}
         self.report: ReportResult | None = None
+        if inp.carried is not None:  # continued as new: pick up where the last run stopped
+            self.restore(CarriedState.model_validate(inp.carried))
 
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:
@@ -95,9 +97,12 @@ class ResearchWorkflow(BudgetGuard):
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        if self.gate.replay("decide", decision) is None:
+        first_time = self.gate.replay("decide", decision) is None
+        if first_time:  # a repeat still gets its first result
             self._refuse_if_stopping()
         self.gate.validate_decision(decision)
+        if first_time:
+            self.refuse_short_extension(decision)
 
     @workflow.signal
     def stop(self, request: StopRequest) -> None:
@@ -119,10 +124,15 @@ class ResearchWorkflow(BudgetGuard):
     # -- stages --------------------------------------------------------------------------------
 
     async def _research(self) -> tuple[RunStatus, str]:
-        await self._clarify()
-        await self._plan()
-        await self.research_rounds()
-        return await self._write_and_review()
+        carried = self.carried
+        if carried is None:
+            await self._clarify()
+            await self._plan()
+            await self.research_rounds()
+        elif carried.resume == "research":
+            await self.research_rounds(carried.next_round, carried.gaps)
+        resumed_in_review = carried is not None and carried.resume == "review"
+        return await self._write_and_review(written=resumed_in_review)
 
     async def _clarify(self) -> None:
         opts = self.inp.options
@@ -173,11 +183,14 @@ class ResearchWorkflow(BudgetGuard):
                 return
             comment = decision.comment
 
-    async def _write_and_review(self) -> tuple[RunStatus, str]:
+    async def _write_and_review(self, written: bool = False) -> tuple[RunStatus, str]:
         opts = self.inp.options
-        self.track.stage(Stage.writing, "writing the report")
-        await self._write(comment=None)
+        if not written:
+            self.track.stage(Stage.writing, "writing the report")
+            await self._write(comment=None)
         while opts.require_acceptance:
+            # Before a wait that may last days, and after every revision: a safe point.
+            await self.checkpoint("review")
             self.track.stage(Stage.report_review, "waiting for report acceptance")
             assert self.report is not None
             decision = await self._review(

@@ -18,6 +18,9 @@ with workflow.unsafe.imports_passed_through():
         Note,
         NotesRequest,
         NotesResult,
+        ProviderSearchRequest,
+        ProvidersRequest,
+        ProvidersResult,
         QueriesRequest,
         QueriesResult,
         ReadRequest,
@@ -26,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SearchRequest,
         SearchResult,
     )
+    from providers.ranking import fuse
     from workflows.models import ResearchInput, Stage, StopRequest
 from workflows.activity_calls import start
 from workflows.tracker import RunTracker
@@ -48,6 +52,9 @@ class ResearchLoop:
         self.sources: list[ReadSource] = []
         self.notes: list[Note] = []
         self.revision = 0
+        # Activities completed by this run (not the chain): a run continued as new must do some
+        # work before it may continue again, whatever the server suggests.
+        self.calls_done = 0
 
     async def call(
         self, name: str, arg: Any, result_type: type[T], summary: str, interruptible: bool = True
@@ -62,6 +69,7 @@ class ResearchLoop:
                 handle.cancel()
                 raise Stopped()
         result = await handle
+        self.calls_done += 1
         usage = getattr(result, "usage", None)
         if usage is not None:
             self.track.add_usage(usage)
@@ -72,13 +80,19 @@ class ResearchLoop:
     async def after_usage(self) -> None:
         """Hook run after every LLM call; the budget guard pauses the run here."""
 
-    async def research_rounds(self) -> None:
+    async def between_rounds(self, next_round: int, gaps: list[str]) -> None:
+        """Hook run before every round but a run's first; the run may continue as new here."""
+
+    async def research_rounds(self, first_round: int = 1, gaps: list[str] | None = None) -> None:
+        """Rounds `first_round`..depth; a run continued as new resumes with the gaps it found."""
         opts = self.inp.options
         progress = self.track.view.progress
         progress.rounds_total = opts.depth
         self.track.stage(Stage.researching, "searching and reading sources")
-        gaps: list[str] = []
-        for round_no in range(1, opts.depth + 1):
+        gaps = list(gaps or [])
+        for round_no in range(first_round, opts.depth + 1):
+            if round_no > first_round:
+                await self.between_rounds(round_no, gaps)
             progress.round = round_no
             queries = await self._next_queries(gaps, round_no)
             if not queries:
@@ -115,17 +129,21 @@ class ResearchLoop:
 
     async def _search(self, queries: list[str]) -> list[tuple[SearchHit, str]]:
         limit = max(self.inp.options.breadth, 3)
-        results = await asyncio.gather(
-            *(
-                self.call(
-                    "search.search",
-                    SearchRequest(query=q, limit=limit, sources=self.inp.options.sources),
-                    SearchResult,
-                    f"search: {q}",
+        if workflow.patched("search-provider-queues"):
+            results = await self._search_by_provider(queries, limit)
+        else:
+            # Runs started before per-provider queues: one activity asks every provider.
+            results = await asyncio.gather(
+                *(
+                    self.call(
+                        "search.search",
+                        SearchRequest(query=q, limit=limit, sources=self.inp.options.sources),
+                        SearchResult,
+                        f"search: {q}",
+                    )
+                    for q in queries
                 )
-                for q in queries
             )
-        )
         progress = self.track.view.progress
         seen = {s.source_id for s in self.sources}
         best: dict[str, tuple[SearchHit, str]] = {}
@@ -141,6 +159,49 @@ class ResearchLoop:
         ranked = sorted(best.values(), key=lambda pair: pair[0].score, reverse=True)
         room = self.inp.options.max_sources - len(self.sources)
         return ranked[: max(room, 0)]
+
+    async def _search_by_provider(self, queries: list[str], limit: int) -> list[SearchResult]:
+        """Every query to every chosen provider, each on its provider's task queue, fused by rank.
+
+        A provider's queue is where its rate limits hold for all runs on all workers; the
+        worker says which configured providers the run's `sources` pick.
+        """
+        req = ProvidersRequest(sources=self.inp.options.sources)
+        chosen = await self.call("search.providers", req, ProvidersResult, "search: providers")
+        return list(
+            await asyncio.gather(*(self._search_one(q, chosen.providers, limit) for q in queries))
+        )
+
+    async def _search_one(self, query: str, providers: list[str], limit: int) -> SearchResult:
+        outcomes = await asyncio.gather(
+            *(
+                self.call(
+                    "search.provider",
+                    ProviderSearchRequest(provider=name, query=query, limit=limit),
+                    SearchResult,
+                    f"search {name}: {query}",
+                )
+                for name in providers
+            ),
+            return_exceptions=True,
+        )
+        answered: list[list[SearchHit]] = []
+        failed: list[ActivityError] = []
+        for name, outcome in zip(providers, outcomes, strict=True):
+            if isinstance(outcome, SearchResult):
+                answered.append(outcome.hits)
+            elif isinstance(outcome, ActivityError) and not is_cancelled_exception(outcome):
+                # One provider failing leaves the others to carry the query.
+                failed.append(outcome)
+                cause = outcome.cause or outcome
+                self.track.event(
+                    "search_failed", name, provider=name, query=query, error=str(cause)
+                )
+            else:
+                raise outcome  # a stop or a cancellation ends the search like any other call
+        if failed and not answered:
+            raise failed[0]
+        return SearchResult(hits=fuse(answered, limit))
 
     async def _read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
         # In batches: a local model serves one request at a time, and 50 queued calls would

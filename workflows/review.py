@@ -13,7 +13,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import ClarificationAnswer, Decision, DecisionResult, PendingInput
+    from workflows.models import (
+        ClarificationAnswer,
+        Decision,
+        DecisionResult,
+        GateRecord,
+        PendingInput,
+    )
 
 MAX_COMMENT_CHARS = 20_000
 
@@ -39,6 +45,16 @@ class ReviewGate:
         self.pending = pending
         self.decision = None
         self.answer = None
+
+    def records(self) -> list[GateRecord]:
+        """The idempotency record, for the next run when this one continues as new."""
+        return [
+            GateRecord(kind=kind, request_id=rid, request=request, result=result)
+            for (kind, rid), (request, result) in self.results.items()
+        ]
+
+    def restore(self, records: list[GateRecord]) -> None:
+        self.results = {(r.kind, r.request_id): (r.request, r.result) for r in records}
 
     # -- validators (no state change allowed here) ------------------------------------------
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
         RunView,
         Stage,
+        TrackerState,
         Usage,
     )
     from workflows.search_attributes import (
@@ -56,6 +57,9 @@ class RunTracker:
         )
         self.owner = inp.created_by
         self.events: list[RunEvent] = []
+        # Events before `events[0]`: a run continued as new may carry only the log's tail, and
+        # sequence numbers go on from the whole log's length so SSE resumes stay exact.
+        self.dropped = 0
         self._published: tuple[RunStatus, Stage] | None = None
         # Last values upserted, so an attribute is written only when it changes.
         self._attributes: dict[str, object] = {}
@@ -66,7 +70,7 @@ class RunTracker:
         self.view.updated_at = workflow.now()
         self.events.append(
             RunEvent(
-                seq=len(self.events) + 1,
+                seq=self.dropped + len(self.events) + 1,
                 at=self.view.updated_at,
                 type=type_,
                 stage=self.view.stage,
@@ -76,13 +80,35 @@ class RunTracker:
         )
 
     def events_after(self, after: int) -> EventsPage:
-        # Sequence numbers are list positions + 1, so slicing is exact and gap-free.
-        start = max(after, 0)
+        # Sequence numbers are list positions + 1 (after the dropped head), so slicing is exact
+        # and gap-free; a resume from before the kept tail starts at the oldest event kept.
+        start = max(after - self.dropped, 0)
         return EventsPage(
             events=self.events[start:],
-            last_seq=len(self.events),
+            last_seq=self.dropped + len(self.events),
             finished=self.view.status in TERMINAL_STATUSES,
         )
+
+    # -- continue-as-new ------------------------------------------------------------------------
+
+    def snapshot(self, max_events: int) -> TrackerState:
+        """What the next run needs to look the same: the view, the log (its last `max_events`)
+        and the last published operator values, so nothing is re-upserted for no change."""
+        keep = self.events[-max_events:] if max_events > 0 else []
+        return TrackerState(
+            view=self.view,
+            events=keep,
+            dropped=self.dropped + len(self.events) - len(keep),
+            published=self._published,
+            attributes=self._attributes,
+        )
+
+    def restore(self, state: TrackerState) -> None:
+        self.view = state.view
+        self.events = list(state.events)
+        self.dropped = state.dropped
+        self._published = state.published
+        self._attributes = dict(state.attributes)
 
     # -- stage, status, pending input --------------------------------------------------------
 

@@ -3,21 +3,24 @@
 Run it after a deliberate workflow change that is NOT meant to be replay-compatible (and say
 so in the commit), or to add a scenario:
 
-    uv run python -m tests.histories.record
+    uv run python -m tests.histories.record [SCENARIO ...]   # all of them when none is named
 
 It starts its own Temporal dev server, worker and scripted LLM, drives each scenario to its end
-and writes `<scenario>.json` beside this file.
+and writes `<scenario>.json` beside this file. A scenario that continues as new gets a server
+that suggests it early, and both ends of its chain are kept: `<scenario>_first.json` (the run
+that hands over) and `<scenario>_last.json` (the run that resumes from carried state).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
@@ -93,19 +96,52 @@ async def approval(client: Client, queue: str) -> WorkflowHandle:
     return handle
 
 
-SCENARIOS: dict[str, Callable[[Client, str], Awaitable[WorkflowHandle]]] = {
+async def continued(client: Client, queue: str) -> WorkflowHandle:
+    """Continues as new before each report review; a decision is repeated across a boundary."""
+    handle = await start(client, queue, "continued", clarify=False, depth=1)
+    await wait_for_status(handle, pending_kind("report"))
+    reject = Decision(accepted=False, comment="add costs", request_id="r1")
+    await handle.execute_update(ResearchWorkflow.decide, reject)
+    await wait_for_status(handle, lambda v: pending_kind("report")(v) and v.pending.revision == 1)
+    await handle.execute_update(ResearchWorkflow.decide, reject)  # answered from the record
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    return handle
+
+
+Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
+
+SCENARIOS: dict[str, Scenario] = {
     "research_rejected_then_accepted": rejected_then_accepted,
     "research_expired": expired,
     "research_stopped_in_review": stopped_in_review,
     "research_cancelled": cancelled,
     "approval_rejected": approval,
 }
+# Recorded on a server that suggests continue-as-new after this many history events.
+CHAINED: dict[str, Scenario] = {"research_continued": continued}
+SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    unknown = set(names) - set(SCENARIOS) - set(CHAINED)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    wanted = set(names) or set(SCENARIOS) | set(CHAINED)
+    await record({n: s for n, s in SCENARIOS.items() if n in wanted}, {})
+    await record({n: s for n, s in CHAINED.items() if n in wanted}, SUGGEST_CONTINUE_AS_NEW)
+
+
+async def record(scenarios: dict[str, Scenario], dynamic_config: dict[str, str]) -> None:
+    if not scenarios:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        server = TemporalDevServer(port=free_port(), ui_port=None, db_path=data / "t.sqlite")
+        server = TemporalDevServer(
+            port=free_port(),
+            ui_port=None,
+            db_path=data / "t.sqlite",
+            dynamic_config=dynamic_config,
+        )
         server.start()
         fake = FakeLLM()
         fake.start()
@@ -121,19 +157,38 @@ async def main() -> None:
             client = await connect(server.address)
             activities = await asyncio.to_thread(build_activities, settings)
             async with build_worker(client, settings, activities):
-                for name, scenario in SCENARIOS.items():
+                for name, scenario in scenarios.items():
                     handle = await scenario(client, settings.task_queue)
                     try:
                         await asyncio.wait_for(handle.result(), 60)
                     except Exception as exc:  # a cancelled run ends in an error; record it too
                         print(f"{name}: ended with {type(exc).__name__}")
-                    history = await handle.fetch_history()
-                    (HERE / f"{name}.json").write_text(history.to_json())
-                    print(f"recorded {name}: {len(history.events)} events")
+                    if name in CHAINED:
+                        chain = await chain_of(client, handle.id)
+                        assert len(chain) >= 2, f"{name} never continued as new"
+                        files = {f"{name}_first": chain[0], f"{name}_last": chain[-1]}
+                    else:
+                        files = {name: await handle.fetch_history()}
+                    for stem, history in files.items():
+                        (HERE / f"{stem}.json").write_text(history.to_json())
+                        print(f"recorded {stem}: {len(history.events)} events")
         finally:
             fake.stop()
             server.stop()
 
 
+async def chain_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every Temporal run of one workflow id, first to last (each start names the run before)."""
+    histories: list[WorkflowHistory] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.insert(0, history)
+        started = history.events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return histories
+        run_id = started.continued_execution_run_id
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))
