@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
@@ -21,8 +20,9 @@ from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from codec import data_converter
 from providers.artifacts import ArtifactStore
-from providers.llm import ChatClient
+from providers.llm import ChatClient, build_chat_client
 from providers.local_index import LocalIndex
 from providers.registry import build_search_providers, fetch_policy
 from providers.web_read import WebReader
@@ -30,6 +30,7 @@ from settings import Settings, get_settings
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
+from workflows.activity_calls import SEARCH_QUEUE_INFIX
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
@@ -46,7 +47,7 @@ def build_activities(
     index = LocalIndex(settings.index_path)
     stats = index.sync(settings.docs_dirs)
     log.info("local index %s: %s", settings.index_path, stats)
-    llm = LLMActivities(chat or ChatClient(settings), store)
+    llm = LLMActivities(chat or build_chat_client(settings), store)
     providers = build_search_providers(settings, index)
     log.info("search providers: %s", ", ".join(p.name for p in providers))
     # Web pages can only come from web hits: without a web provider there is nothing to fetch.
@@ -63,7 +64,9 @@ def build_activities(
         llm.take_notes,
         llm.find_gaps,
         llm.write_report,
-        search.search,
+        search.search,  # for runs started before per-provider search queues
+        search.providers_for,
+        search.provider,
         read.read_source,
         artifacts.save_json,
     ]
@@ -73,15 +76,19 @@ LLM_QUEUE_SUFFIX = "-llm"  # must match workflows/activity_calls.py
 
 
 class WorkerGroup:
-    """The main worker (workflows and I/O activities) and the LLM worker, run together.
+    """The main worker (workflows and I/O activities), the LLM worker and one worker per web
+    search provider, run together; on exit, the activities' HTTP clients are closed.
 
-    LLM calls have their own task queue so the provider's limits hold across every worker:
-    `llm_requests_per_minute` is enforced by the Temporal server for the whole queue, and each
-    worker runs at most `llm_max_concurrent` calls at once.
+    LLM calls and each web provider's searches have their own task queue so the provider's
+    limits hold across every worker: requests per minute are enforced by the Temporal server for
+    the whole queue, and each worker runs at most the configured number of calls at once.
     """
 
-    def __init__(self, workers: list[Worker]) -> None:
+    def __init__(self, workers: list[Worker], closing: Sequence[Any] = ()) -> None:
         self.workers = workers
+        # Objects with an `aclose()` (activity classes owning clients), closed after the
+        # workers stopped, when no activity can use them any more.
+        self.closing = list(closing)
 
     async def __aenter__(self) -> WorkerGroup:
         for running in self.workers:
@@ -89,14 +96,59 @@ class WorkerGroup:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for running in reversed(self.workers):
-            await running.__aexit__(*exc)
+        try:
+            for running in reversed(self.workers):
+                await running.__aexit__(*exc)
+        finally:
+            for owner in self.closing:
+                try:
+                    await owner.aclose()
+                except Exception:  # one client failing to close must not keep the rest open
+                    log.warning("closing %s failed", type(owner).__name__, exc_info=True)
+
+
+def closable_owners(activities: Sequence[Callable[..., Any]]) -> list[Any]:
+    """The distinct activity objects behind bound activity methods that hold clients to close."""
+    owners: dict[int, Any] = {}
+    for fn in activities:
+        owner = getattr(fn, "__self__", None)
+        if owner is not None and callable(getattr(owner, "aclose", None)):
+            owners.setdefault(id(owner), owner)
+    return list(owners.values())
+
+
+def search_workers(
+    client: Client, settings: Settings, search: SearchActivities, shutdown: timedelta
+) -> list[Worker]:
+    """One worker per configured web provider, on its own queue under its own limits."""
+    workers = []
+    for name in search.web_providers:
+        per_minute, concurrent = settings.search_limit(name)
+        workers.append(
+            Worker(
+                client,
+                task_queue=f"{settings.task_queue}{SEARCH_QUEUE_INFIX}{name}",
+                activities=[search.provider],
+                max_concurrent_activities=concurrent,
+                max_task_queue_activities_per_second=per_minute / 60 if per_minute else None,
+                graceful_shutdown_timeout=shutdown,
+            )
+        )
+    return workers
 
 
 def build_worker(
     client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
 ) -> WorkerGroup:
     llm = [fn for fn in activities if isinstance(getattr(fn, "__self__", None), LLMActivities)]
+    search = next(
+        (
+            owner
+            for fn in activities
+            if isinstance(owner := getattr(fn, "__self__", None), SearchActivities)
+        ),
+        None,
+    )
     # On SIGTERM, running activities get this long to finish; then they are cancelled and
     # Temporal retries them on another worker.
     shutdown = timedelta(seconds=settings.worker_shutdown_timeout_s)
@@ -107,18 +159,21 @@ def build_worker(
         activities=list(activities),  # still here for runs started before the LLM queue
         graceful_shutdown_timeout=shutdown,
     )
-    if not llm:
-        return WorkerGroup([main])
-    rpm = settings.llm_requests_per_minute
-    llm_worker = Worker(
-        client,
-        task_queue=settings.task_queue + LLM_QUEUE_SUFFIX,
-        activities=llm,
-        max_concurrent_activities=settings.llm_max_concurrent,
-        max_task_queue_activities_per_second=rpm / 60 if rpm else None,
-        graceful_shutdown_timeout=shutdown,
-    )
-    return WorkerGroup([main, llm_worker])
+    workers = [main]
+    if llm:
+        rpm = settings.llm_requests_per_minute
+        llm_worker = Worker(
+            client,
+            task_queue=settings.task_queue + LLM_QUEUE_SUFFIX,
+            activities=llm,
+            max_concurrent_activities=settings.llm_max_concurrent,
+            max_task_queue_activities_per_second=rpm / 60 if rpm else None,
+            graceful_shutdown_timeout=shutdown,
+        )
+        workers.append(llm_worker)
+    if search is not None:
+        workers += search_workers(client, settings, search, shutdown)
+    return WorkerGroup(workers, closable_owners(activities))
 
 
 async def connect(
@@ -134,7 +189,7 @@ async def connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter(settings),
                 interceptors=interceptors,
                 runtime=runtime,
             )

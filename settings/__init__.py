@@ -6,28 +6,53 @@ for example `RESEARCH_LLM_BASE_URL` or `RESEARCH_DOCS_DIRS=/srv/docs,/srv/more`.
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SearchProviderName = Literal["local", "tavily", "brave", "searxng", "duckduckgo"]
+WebSearchProviderName = Literal["tavily", "brave", "searxng", "duckduckgo"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CORPUS = PROJECT_ROOT / "corpus"
 
+# An owner name goes into visibility queries (`ResearchOwner = '<owner>'`): plain tokens only.
+OWNER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+HASHED_KEY = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Shorter plain keys could be guessed; generate one with `python -c "import secrets;
+# print(secrets.token_urlsafe(32))"`.
+MIN_KEY_CHARS = 16
+
+
+class SearchLimit(BaseModel):
+    """One web search provider's limits (see `Settings.search_limits`)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt limit must not be silently ignored
+
+    per_minute: float | None = Field(default=None, gt=0)
+    concurrent: int | None = Field(default=None, ge=1)
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RESEARCH_", env_file=".env", extra="ignore")
+    # Inputs stay out of validation errors: they would print API keys and provider credentials.
+    model_config = SettingsConfigDict(
+        env_prefix="RESEARCH_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     # Temporal
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "research"
 
-    # LLM: any OpenAI-compatible endpoint. Unset base URL means the embedded llama.cpp server.
+    # LLM: `openai` is any OpenAI-compatible endpoint (unset base URL: the embedded llama.cpp
+    # server); `anthropic` is Anthropic's Messages API (unset base URL: api.anthropic.com).
+    # The key and base URL are the chosen provider's: one provider serves a worker at a time.
+    llm_provider: Literal["openai", "anthropic"] = "openai"
     llm_base_url: str | None = None
     llm_model: str = "smollm2-135m-instruct"
     llm_api_key: SecretStr = SecretStr("local")
@@ -35,7 +60,15 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 512
     # The report is the one long answer: its schema allows ~8,400 characters (~2,100 tokens).
     llm_report_max_tokens: int = 2400
+    # Not sent to reasoning models (they refuse it) nor to Anthropic (its current API version
+    # removed the sampling parameters).
     llm_temperature: float = 0.2
+    # Which field carries the completion budget on the OpenAI path: OpenAI's reasoning models
+    # (o1, o3, o4-mini, gpt-5...) want `max_completion_tokens`; `auto` picks by model name.
+    llm_token_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    # Added to every call's budget under `max_completion_tokens`: the hidden reasoning spends
+    # from the same budget, and a 200-token call would otherwise think and say nothing.
+    llm_reasoning_extra_tokens: int = Field(default=2048, ge=0)
     llm_json_retries: int = 2
     # How to ask for JSON-schema output: OpenAI's `json_schema` response format, or llama.cpp's
     # `json_object` + `schema` (what llama-cpp-python's server honours), or plain JSON mode.
@@ -62,6 +95,12 @@ class Settings(BaseSettings):
     brave_api_key: SecretStr | None = None
     searxng_url: str | None = None
     search_timeout_s: float = Field(default=15.0, gt=0)
+    # Each web provider's limits, kept through its own task queue `<task queue>-search-<name>`:
+    # per_minute by the Temporal server across all workers, concurrent per worker. JSON, e.g.
+    # RESEARCH_SEARCH_LIMITS='{"brave": {"per_minute": 60, "concurrent": 2}}'; a provider not
+    # listed has no per-minute limit and search_max_concurrent calls per worker.
+    search_limits: dict[WebSearchProviderName, SearchLimit] = Field(default_factory=dict)
+    search_max_concurrent: int = Field(default=4, ge=1)
     # Reading web pages: one page's whole fetch, its size, redirects, and whether loopback,
     # link-local and private addresses may be fetched (off: a question must not probe our network).
     fetch_timeout_s: float = Field(default=20.0, gt=0)
@@ -81,6 +120,29 @@ class Settings(BaseSettings):
     sse_keepalive_s: float = Field(default=15.0, gt=0)
     events_poll_min_s: float = Field(default=0.25, gt=0)
     events_poll_max_s: float = Field(default=3.0, gt=0)
+
+    # API authentication (README "Authentication and limits"). Keys map to their owner:
+    # RESEARCH_API_KEYS='{"<key>": "ada", "sha256:<hex of a key>": "grace"}'; the hashed form
+    # keeps the key itself out of the config. Empty means auth is off, and then the API serves
+    # loopback only unless api_allow_unauthenticated_remote says something in front authenticates.
+    # Held as the JSON text: a SecretStr hides it in reprs and passes to `research up`'s children.
+    api_keys: SecretStr = SecretStr("")
+    api_allow_unauthenticated_remote: bool = False
+    # The client side (CLI) key, sent as `Authorization: Bearer ...`.
+    api_key: SecretStr | None = None
+    # Abuse limits. Rate: requests per second per key (per client address when auth is off),
+    # with bursts up to `burst`; unset means no rate limit. Active runs: per owner, unset = none.
+    api_rate_limit_per_s: float | None = Field(default=None, gt=0)
+    api_rate_limit_burst: int = Field(default=20, ge=1)
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    api_max_active_runs: int | None = Field(default=None, ge=1)
+
+    # Payload encryption (README "Encrypting payloads"): base64 of 32 random bytes, AES-256-GCM.
+    # Comma-separated to rotate: the first key encrypts, every listed key decrypts. Unset: off.
+    payload_key: SecretStr | None = None
+    # Browser origins allowed to call the codec endpoint (/codec); empty means the embedded
+    # Web UI's, http://127.0.0.1:<ui_port> and http://localhost:<ui_port>.
+    payload_codec_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Operations: logs, traces, the worker's Prometheus endpoint, shutdown.
     log_format: Literal["text", "json"] = "text"
@@ -106,12 +168,44 @@ class Settings(BaseSettings):
             return [Path(p.strip()) for p in parts if p.strip()]
         return value
 
+    @field_validator("payload_codec_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
     @field_validator("search_providers", mode="before")
     @classmethod
     def _split_providers(cls, value: object) -> object:
         if isinstance(value, str):
             return list(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
         return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _check_keys(cls, value: object) -> object:
+        # A dict is accepted too (tests, code); it is kept as JSON like the environment's text.
+        if isinstance(value, dict):
+            value = json.dumps(value)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str):
+            _parse_keys(text)
+        return value
+
+    @property
+    def api_key_owners(self) -> dict[str, str]:
+        """Key (or `sha256:<hex>` of a key) -> owner; empty when auth is off."""
+        return _parse_keys(self.api_keys.get_secret_value())
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_key_owners)
+
+    def search_limit(self, provider: str) -> tuple[float | None, int]:
+        """(requests per minute or None, concurrent calls per worker) for one web provider."""
+        limit = self.search_limits.get(provider) or SearchLimit()
+        return limit.per_minute, limit.concurrent or self.search_max_concurrent
 
     @property
     def artifacts_dir(self) -> Path:
@@ -127,11 +221,37 @@ class Settings(BaseSettings):
 
     @property
     def embedded_llm(self) -> bool:
-        return not self.llm_base_url
+        return self.llm_provider == "openai" and not self.llm_base_url
 
     @property
     def effective_llm_base_url(self) -> str:
-        return self.llm_base_url or f"http://127.0.0.1:{self.llm_port}/v1"
+        if self.llm_base_url:
+            return self.llm_base_url
+        if self.llm_provider == "anthropic":
+            return "https://api.anthropic.com"
+        return f"http://127.0.0.1:{self.llm_port}/v1"
+
+
+def _parse_keys(text: str) -> dict[str, str]:
+    # Empty means "auth off". Messages never echo a key: validation errors end up in logs.
+    keys = json.loads(text) if text.strip() else {}
+    if not isinstance(keys, dict):
+        raise ValueError('api_keys must be a JSON object {"<key>": "<owner>"}')
+    for key, owner in keys.items():
+        _check_key(key, owner)
+    return keys
+
+
+def _check_key(key: object, owner: object) -> None:
+    if not isinstance(key, str) or not isinstance(owner, str):
+        raise ValueError("api_keys maps key strings to owner strings")
+    if not OWNER_PATTERN.fullmatch(owner):
+        raise ValueError(f"api_keys owner {owner!r} must match {OWNER_PATTERN.pattern}")
+    if key.startswith("sha256:"):
+        if not HASHED_KEY.fullmatch(key):
+            raise ValueError(f"a hashed key of {owner!r} must be sha256:<64 lowercase hex>")
+    elif len(key) < MIN_KEY_CHARS:
+        raise ValueError(f"the key of {owner!r} is shorter than {MIN_KEY_CHARS} characters")
 
 
 @lru_cache
