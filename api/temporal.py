@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, Subject, temporal_api_error, temporal_unavailable
 from codec import data_converter
+from codec.encryption import UndecryptablePayload
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,18 @@ async def temporal_calls(
         if api_err.status >= 500:
             log.warning("Temporal call failed: %r", err)
         raise api_err from err
+    except (UndecryptablePayload, KeyError) as err:
+        if isinstance(err, KeyError) and "payload encoding" not in str(err):
+            raise
+        # Encrypted under a key this API does not hold (or encrypted while it has no key):
+        # the run is fine, this process is configured unlike the worker that wrote it.
+        log.warning("payload of a %s cannot be decoded: %s", subject, err)
+        raise ApiError(
+            502,
+            "payload_undecodable",
+            f"this {subject}'s data is encrypted with a key this API does not hold; give the "
+            "API the same RESEARCH_PAYLOAD_KEY as the workers",
+        ) from err
 
 
 def finished_error(subject: Subject) -> ApiError:

@@ -194,6 +194,10 @@ async def test_history_is_ciphertext_while_the_api_reads_plain_text(
         assert resp.status_code == 200, resp.text
         row = next(r for r in resp.json()["runs"] if r["run_id"] == run_id)
         assert row["question"] is None and row["status"] == final["status"]
+        # Its own view cannot be read: a clear 502 that names the cause, never a 500.
+        resp = await plain_api.get(f"{RUNS}/{run_id}")
+        assert resp.status_code == 502, resp.text
+        assert resp.json()["error_code"] == "payload_undecodable"
 
     assert KEY not in caplog.text  # the key is never logged, not even at DEBUG
 

@@ -50,6 +50,22 @@ export async function api(method, path, body) {
   return data;
 }
 
+// A file from the API saved by the browser. A plain link would carry no API key, so the file is
+// fetched with the key and handed to the browser as a blob.
+export async function download(path, filename) {
+  const resp = await fetch(API + path, { headers: authHeaders() });
+  if (!resp.ok) {
+    const body = await resp.json().catch(() => null);
+    throw new ApiError(resp.status, body);
+  }
+  const url = URL.createObjectURL(await resp.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export function runPath(runId, suffix = "") {
   return `/runs/${encodeURIComponent(runId)}${suffix}`;
 }

@@ -1,7 +1,7 @@
 // One run, live. Every event on the stream triggers a fresh GET /runs/{id} (coalesced), so the
 // page always shows the API's own view; without the stream it polls instead.
 
-import { API, api, badge, busy, el, label, runPath, showError, when } from "./common.js";
+import { API, api, badge, busy, download, el, label, runPath, showError, when } from "./common.js";
 import { SourceViewer, renderSourceList } from "./citations.js";
 import { EventFeed } from "./live.js";
 import { renderMarkdown } from "./markdown.js";
@@ -123,10 +123,24 @@ function renderOutcome(view) {
 async function showReport(view) {
   state.reportShown = true;
   const box = $("report");
+  const failed = el("div", { class: "alert", role: "alert", hidden: true });
   const formats = ["md", "html", "json"].map((f) =>
-    el("a", { href: `${API}${runPath(runId, `/report?format=${f}`)}`, target: "_blank" }, f.toUpperCase()),
+    el(
+      "a",
+      {
+        href: `${API}${runPath(runId, `/report?format=${f}`)}`,
+        onclick: (event) => {
+          event.preventDefault();
+          download(runPath(runId, `/report?format=${f}`), `report-${runId}.${f}`).then(
+            () => showError(failed, null),
+            (err) => showError(failed, err),
+          );
+        },
+      },
+      f.toUpperCase(),
+    ),
   );
-  box.replaceChildren(el("div", { class: "card-head" }, el("h2", {}, "Report"), el("span", { class: "formats" }, "Download: ", formats)));
+  box.replaceChildren(el("div", { class: "card-head" }, el("h2", {}, "Report"), el("span", { class: "formats" }, "Download: ", formats)), failed);
   box.hidden = false;
   try {
     const report = await api("GET", runPath(runId, "/report?format=json"));
