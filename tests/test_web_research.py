@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from providers.artifacts import ArtifactStore
 from settings import Settings
+from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
 from worker import build_activities, build_worker
@@ -89,3 +90,41 @@ async def test_run_mixes_web_and_local_sources(
         assert sources and {s["provider"] for s in sources} == {"searxng"}
         _, sources, _ = await run_once(client, web_settings, sources=["local"])
         assert sources and {s["provider"] for s in sources} == {"local"}
+
+
+async def test_a_search_outage_leaves_a_gap_instead_of_failing_the_run(
+    client: Client, settings: Settings, llm: FakeLLM, web: StubWeb
+) -> None:
+    outage_settings = settings.model_copy(
+        update={
+            "task_queue": "research-web-outage",
+            "search_providers": ["local", "searxng"],
+            "searxng_url": web.base_url,
+            "allow_private_fetch": True,
+        }
+    )
+    web.faults["/search"] = FaultPlan(rate=1.0, kinds=("500",))
+    try:
+        activities = await asyncio.to_thread(build_activities, outage_settings)
+        async with build_worker(client, outage_settings, activities):
+            run_id = f"web-{uuid.uuid4().hex[:10]}"
+            options = RunOptions(
+                clarify=False, require_acceptance=False, depth=1, breadth=1, sources=["web"]
+            )
+            handle = await client.start_workflow(
+                ResearchWorkflow.run,
+                ResearchInput(
+                    run_id=run_id, question="How is grid energy stored?", options=options
+                ),
+                id=research_workflow_id(run_id),
+                task_queue=outage_settings.task_queue,
+            )
+            final = await asyncio.wait_for(handle.result(), timeout=120)
+            events = await handle.query(ResearchWorkflow.get_events, 0)
+    finally:
+        del web.faults["/search"]
+    # Every try of the only provider failed (five per query): the run says so and ends with gaps.
+    assert final.status == RunStatus.completed_with_gaps
+    assert final.progress.searches_failed >= 1 and final.progress.sources_read == 0
+    assert "search_failed" in {e.type for e in events.events}
+    assert web.faults == {} and llm.count("ReportDraft") == 1

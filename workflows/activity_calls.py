@@ -68,12 +68,12 @@ IO = CallOptions(
 SEARCH_PROVIDER = CallOptions(
     start_to_close=IO.start_to_close,
     heartbeat=None,
-    # Other providers answer meanwhile: a provider that is down costs the run a few seconds of
-    # retries, not the minute of IO's six, and its gap is filled by the others.
+    # Other providers answer meanwhile: a provider that is down costs the run ~15 s of retries
+    # (1+2+4+8), not the minute of IO's six; a query no provider answers is a gap, not a failure.
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
         maximum_interval=timedelta(seconds=30),
-        maximum_attempts=3,
+        maximum_attempts=5,
         non_retryable_error_types=NON_RETRYABLE,
     ),
     # Waiting in the provider's queue is how its rate limit holds, so this is generous: it only

@@ -165,6 +165,8 @@ class Progress(BaseModel):
     sources_found: int = 0
     sources_read: int = 0
     sources_failed: int = 0
+    # Queries no provider could answer after retries (a search outage): a gap in the report.
+    searches_failed: int = 0
     notes: int = 0
     revisions: int = 0
     citations: int = 0

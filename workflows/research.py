@@ -287,6 +287,7 @@ class ResearchWorkflow(Continuable):
             progress.citations_dropped > 0
             or progress.citations == 0
             or progress.sources_failed > 0
+            or progress.searches_failed > 0
             or progress.sources_read == 0
             or progress.notes == 0
         )

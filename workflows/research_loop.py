@@ -9,7 +9,7 @@ import asyncio
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, RetryState, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -200,7 +200,12 @@ class ResearchLoop:
             else:
                 raise outcome  # a stop or a cancellation ends the search like any other call
         if failed and not answered:
-            raise failed[0]
+            final = [f for f in failed if f.retry_state == RetryState.NON_RETRYABLE_FAILURE]
+            # Bad credentials or a bad request won't mend: the run fails and says why. Errors
+            # that outlasted their retries leave a gap, as a source that cannot be read does.
+            if final or not workflow.patched("search-outage-leaves-gap"):
+                raise (final or failed)[0]
+            self.track.view.progress.searches_failed += 1
         return SearchResult(hits=fuse(answered, limit))
 
     async def _read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
