@@ -8,13 +8,16 @@ Both share one interface, one re-ask of malformed output and one error classific
 
 from __future__ import annotations
 
-from providers.llm_anthropic import AnthropicChatClient
+from typing import TYPE_CHECKING
+
 from providers.llm_base import ChatClient, ChatResult
 from providers.llm_openai import OpenAIChatClient, classify
 from settings import Settings
 
+if TYPE_CHECKING:
+    pass
+
 __all__ = [
-    "AnthropicChatClient",
     "ChatClient",
     "ChatResult",
     "OpenAIChatClient",
@@ -25,5 +28,9 @@ __all__ = [
 
 def build_chat_client(settings: Settings) -> ChatClient:
     if settings.llm_provider == "anthropic":
+        # Imported only when chosen: the SDK takes seconds to import, which every worker
+        # (re)start on the default OpenAI-compatible path would otherwise pay.
+        from providers.llm_anthropic import AnthropicChatClient
+
         return AnthropicChatClient(settings)
     return OpenAIChatClient(settings)

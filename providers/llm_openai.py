@@ -77,6 +77,11 @@ class OpenAIChatClient(ChatClient):
             )
         except openai.APIError as exc:
             raise classify(exc) from exc
+        except ValueError as exc:  # a 200 whose JSON body is cut off (a proxy, a dying server)
+            raise unavailable(f"unreadable reply: {exc}") from exc
+        if not isinstance(reply, openai.types.chat.ChatCompletion):
+            # A 200 that isn't JSON at all (an HTML error page): the SDK hands back the text.
+            raise unavailable(f"unreadable reply: {str(reply)[:200]!r}")
         tokens = reply.usage
         usage = self.usage(
             tokens.prompt_tokens if tokens else 0, tokens.completion_tokens if tokens else 0

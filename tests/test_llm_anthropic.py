@@ -20,7 +20,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.drafts import NotesDraft, QueriesDraft
 from cli.doctor import check_llm
-from providers.llm import AnthropicChatClient, OpenAIChatClient, build_chat_client
+from providers.llm import OpenAIChatClient, build_chat_client
+from providers.llm_anthropic import AnthropicChatClient
 from settings import Settings
 from tests.fakes.anthropic_server import FakeAnthropic
 from worker import build_activities, build_worker

@@ -11,6 +11,7 @@ import json
 import httpx
 import openai
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from activities.drafts import QueriesDraft
 from providers.llm_openai import OpenAIChatClient, is_reasoning_model
@@ -104,3 +105,29 @@ async def test_the_token_parameter_can_be_forced_either_way() -> None:
         "my-reasoner", llm_token_param="max_completion_tokens", llm_reasoning_extra_tokens=100
     )
     assert body["max_completion_tokens"] == 300 and "temperature" not in body
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"id": "c1", "object": "chat.completion", "choices": [{"mess'),
+        ("text/html", b"<html><body>502 Bad Gateway</body></html>"),
+    ],
+)
+async def test_an_unreadable_200_is_a_retryable_llm_unavailable(
+    content_type: str, body: bytes
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
+
+    sdk = openai.AsyncOpenAI(
+        api_key="k",
+        base_url="http://openai.test/v1",
+        max_retries=0,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
+    chat = OpenAIChatClient(Settings(_env_file=None, llm_model="gpt-4o"), sdk)
+    with pytest.raises(ApplicationError) as caught:
+        await chat.complete("system", "user", max_tokens=50)
+    assert caught.value.type == "llm_unavailable" and not caught.value.non_retryable
+    assert "unreadable reply" in caught.value.message
