@@ -18,7 +18,9 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+
+from tests.fakes.faults import FaultPlan, llm_fault_response
 
 
 @dataclass
@@ -38,6 +40,9 @@ class Script:
     failures: dict[str, list[int]] = field(default_factory=dict)
     # kind -> seconds to hold each reply (to catch a run mid-activity)
     delays: dict[str, float] = field(default_factory=dict)
+    # Random faults at a set rate (429, 500, timeout, truncated body, garbled JSON), for the
+    # fault suite; scripted `failures` still come first.
+    faults: FaultPlan | None = None
 
 
 class FakeLLM:
@@ -54,6 +59,8 @@ class FakeLLM:
         self.max_tokens: int | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        # Every Authorization header seen, so a test can prove a configured key was sent.
+        self.authorizations: set[str] = set()
 
     def reset(self, **script: Any) -> None:
         with self.lock:
@@ -64,7 +71,8 @@ class FakeLLM:
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c.kind == kind)
 
-    async def _complete(self, request: Request) -> JSONResponse:
+    async def _complete(self, request: Request) -> Response:
+        self.authorizations.add(request.headers.get("authorization", ""))
         body = await request.json()
         kind = _kind(body)
         prompt = body["messages"][-1]["content"]
@@ -74,6 +82,11 @@ class FakeLLM:
             failures = self.script.failures.get(kind, [])
             status = failures.pop(0) if failures else None
             delay = self.script.delays.get(kind, 0.0)
+            plan = self.script.faults
+        fault = plan.draw() if plan is not None and status is None else None
+        if fault is not None and fault != "garbled":
+            assert plan is not None
+            return await llm_fault_response(fault, plan.hang_s)
         if status is not None:
             headers = {"retry-after": "1"} if status == 429 else {}
             return JSONResponse(
@@ -90,7 +103,11 @@ class FakeLLM:
                 self.in_flight -= 1
         self.max_tokens = body.get("max_tokens")
         content = self._reply(kind, prompt)
-        call.completed = True
+        if fault == "garbled":
+            # A well-formed reply whose content is not the JSON asked for: the client re-asks.
+            content = "Sure! Here is what I found: " + content[: len(content) // 2]
+        # Any text is a plan, so a garbled plan still counts as a served call.
+        call.completed = fault is None or kind == "text"
         return JSONResponse(
             {
                 "id": "chatcmpl-fake",
