@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SearchProviderName = Literal["local", "tavily", "brave", "searxng", "duckduckgo"]
@@ -174,6 +174,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _keyed_providers_by_default(self) -> Settings:
+        # Unset RESEARCH_SEARCH_PROVIDERS: local documents plus every web provider whose API key
+        # is given, so a key alone turns its provider on. SearXNG (a URL, not a key) and
+        # DuckDuckGo (nothing to give) are only used when listed.
+        if "search_providers" not in self.model_fields_set:
+            keyed = {"tavily": self.tavily_api_key, "brave": self.brave_api_key}
+            self.search_providers = ["local", *(name for name, key in keyed.items() if key)]
+        return self
 
     @field_validator("search_providers", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from providers.web_search import (
     TavilyProvider,
     WebSearchProvider,
 )
+from settings import Settings
 
 TAVILY = {
     "query": "grid storage",
@@ -299,3 +300,14 @@ class LocalDocsStub:
 
     async def search(self, query: str, limit: int) -> list:
         return []
+
+
+def test_an_api_key_alone_turns_its_provider_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RESEARCH_SEARCH_PROVIDERS", raising=False)
+    assert Settings(_env_file=None).search_providers == ["local"]
+    keyed = Settings(_env_file=None, tavily_api_key="tvly-abc", searxng_url="http://sx")
+    assert keyed.search_providers == ["local", "tavily"]  # a URL alone is not a choice
+    both = Settings(_env_file=None, tavily_api_key="tvly-abc", brave_api_key="b")
+    assert both.search_providers == ["local", "tavily", "brave"]
+    listed = Settings(_env_file=None, tavily_api_key="tvly-abc", search_providers="local")
+    assert listed.search_providers == ["local"]  # a list someone wrote always wins
