@@ -158,6 +158,7 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=list(activities),  # still here for runs started before the LLM queue
         graceful_shutdown_timeout=shutdown,
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
     workers = [main]
     if llm:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pypdf import PdfReader
-
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -215,6 +213,9 @@ def _html(source: str) -> tuple[str | None, str]:
 
 
 def _pdf(raw: bytes) -> tuple[str | None, str]:
+    # Imported on first use: pypdf adds ~20 MB to every worker, most of which never read a PDF.
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):

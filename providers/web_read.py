@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import httpx
-import trafilatura
 from temporalio.exceptions import ApplicationError
 
 from activities.models import Passage
@@ -100,6 +99,8 @@ def _decode(fetched: Fetched) -> str:
 def _main_text(html: str) -> tuple[str | None, str]:
     # trafilatura drops navigation, footers and cookie banners; on pages it cannot make sense
     # of (it returns None) the local index's plain HTML-to-text still gives something.
+    import trafilatura  # on first use: ~12 MB a worker without web providers never needs
+
     fallback_title, fallback_text = _html(html)
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
     metadata = trafilatura.extract_metadata(html)
