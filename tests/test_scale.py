@@ -159,7 +159,10 @@ async def test_two_workers_and_two_apis_share_runs_and_survive_a_worker_kill(
 
         runners = {r: await activity_runners(client, research_workflow_id(r)) for r in run_ids}
         everyone = {who for per_run in runners.values() for who in per_run.values()}
-        assert everyone == set(ids), "activities did not spread over both workers"
+        # Both workers served the queue: worker 0 was running one of these runs' activities when
+        # it was killed (found above), worker 1 completed the rest. Worker 0 may have completed
+        # none: the workflow's worker gets its activities eagerly, so one worker can take them all.
+        assert ids[1] in everyone and everyone <= set(ids), everyone
         # Every run finished although worker 0 died mid-call (asserted above). Which worker the
         # history credits with the interrupted call is not asserted: the call may complete in
         # the instant before SIGKILL lands, which made that check flaky.
