@@ -38,20 +38,23 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-# The history service loads due tasks (dispatch to a worker, timers, visibility updates) at most
-# 20 times a second per shard by default. The dev server has one shard, so every workflow on it
-# shares that budget: after a short burst each step of a run waited ~40 ms for its dispatch
-# (50 ms per activity in bench/orchestration.py). Raised so a step costs what its work costs.
-QUEUE_POLL_RATES = [
-    "history.transferProcessorMaxPollRPS=1000",
-    "history.timerProcessorMaxPollRPS=1000",
-    "history.visibilityProcessorMaxPollRPS=1000",
+# The dev server's default dynamic config is tuned for demos; these keep it honest.
+DEV_DYNAMIC_CONFIG = {
+    "frontend.enableUpdateWorkflowExecution": "true",
+    "system.forceSearchAttributesCacheRefreshOnRead": "true",
+    # The history service loads due tasks (dispatch to a worker, timers, visibility updates) at
+    # most 20 times a second per shard by default. The dev server has one shard, so every
+    # workflow on it shares that budget: after a short burst each step of a run waited ~40 ms
+    # for its dispatch (50 ms per activity in bench/orchestration.py).
+    "history.transferProcessorMaxPollRPS": "1000",
+    "history.timerProcessorMaxPollRPS": "1000",
+    "history.visibilityProcessorMaxPollRPS": "1000",
     # One partition per task queue: the server splits a queue's rate limit over its partitions,
     # each with a burst of one, so with the default four a provider's queue could let four
     # requests out at once. One process serves them all here, so nothing is lost by it.
-    "matching.numTaskqueueReadPartitions=1",
-    "matching.numTaskqueueWritePartitions=1",
-]
+    "matching.numTaskqueueReadPartitions": "1",
+    "matching.numTaskqueueWritePartitions": "1",
+}
 
 
 class TemporalDevServer(ManagedServer):
@@ -96,14 +99,9 @@ class TemporalDevServer(ManagedServer):
             self.namespace,
             "--log-level",
             "warn",
-            # The dev server's default dynamic config is tuned for demos; these keep it honest.
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-            "--dynamic-config-value",
-            "system.forceSearchAttributesCacheRefreshOnRead=true",
         ]
-        cmd += [arg for value in QUEUE_POLL_RATES for arg in ("--dynamic-config-value", value)]
-        for key, value in self.dynamic_config.items():
+        # A caller's values (e.g. a low continue-as-new threshold in tests) override ours.
+        for key, value in (DEV_DYNAMIC_CONFIG | self.dynamic_config).items():
             cmd += ["--dynamic-config-value", f"{key}={value}"]
         for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]

@@ -101,15 +101,28 @@ def llm(fake_llm: FakeLLM) -> FakeLLM:
     return fake_llm
 
 
+def stack_settings(
+    temporal_address: str, llm_base_url: str, data: Path, task_queue: str, **extra: Any
+) -> Settings:
+    """Settings for a test stack: its dev server, the scripted LLM, the tiny corpus in `data`."""
+    return Settings(
+        temporal_address=temporal_address,
+        task_queue=task_queue,
+        llm_base_url=llm_base_url,
+        llm_model="fake",
+        docs_dirs=[write_corpus(data / "corpus")],
+        data_dir=data,
+        **extra,
+    )
+
+
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, temporal_server: TemporalDevServer, fake_llm: FakeLLM) -> Settings:
-    return Settings(
-        temporal_address=temporal_server.address,
-        task_queue="research-tests",
-        llm_base_url=fake_llm.base_url,
-        llm_model="fake",
-        docs_dirs=[write_corpus(data_dir / "corpus")],
-        data_dir=data_dir,
+    return stack_settings(
+        temporal_server.address,
+        fake_llm.base_url,
+        data_dir,
+        "research-tests",
         api_query_timeout_s=2.0,
     )
 

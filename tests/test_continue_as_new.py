@@ -27,7 +27,7 @@ from temporalio.worker import Replayer, Worker
 
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, start_dev_server, write_corpus
+from tests.conftest import connect, stack_settings, start_dev_server
 from tests.fakes.llm_server import FakeLLM
 from tests.histories.record import chain_of
 from tests.live import QUICK_STREAMS, RUNS, ThreadedApi, assert_complete, read_events, run_handle
@@ -74,13 +74,11 @@ def can_settings(
     can_server: TemporalDevServer, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     data = tmp_path_factory.mktemp("continue-as-new-data")
-    return Settings(
-        temporal_address=can_server.address,
-        task_queue="continue-as-new-tests",
-        llm_base_url=fake_llm.base_url,
-        llm_model="fake",
-        docs_dirs=[write_corpus(data / "corpus")],
-        data_dir=data,
+    return stack_settings(
+        can_server.address,
+        fake_llm.base_url,
+        data,
+        "continue-as-new-tests",
         api_query_timeout_s=2.0,
         **QUICK_STREAMS,
     )

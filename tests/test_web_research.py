@@ -36,6 +36,18 @@ def web() -> Iterator[StubWeb]:
     stub.stop()
 
 
+def with_searxng(settings: Settings, web: StubWeb, task_queue: str) -> Settings:
+    """Local documents and the stub SearXNG (on loopback, hence private fetches allowed)."""
+    return settings.model_copy(
+        update={
+            "task_queue": task_queue,
+            "search_providers": ["local", "searxng"],
+            "searxng_url": web.base_url,
+            "allow_private_fetch": True,
+        }
+    )
+
+
 async def run_once(
     client: Client, settings: Settings, sources: list[str] | None = None
 ) -> tuple[RunStatus, list[dict], int]:
@@ -59,14 +71,7 @@ async def run_once(
 async def test_run_mixes_web_and_local_sources(
     client: Client, settings: Settings, llm: FakeLLM, web: StubWeb
 ) -> None:
-    web_settings = settings.model_copy(
-        update={
-            "task_queue": "research-web-tests",
-            "search_providers": ["local", "searxng"],
-            "searxng_url": web.base_url,
-            "allow_private_fetch": True,
-        }
-    )
+    web_settings = with_searxng(settings, web, "research-web-tests")
     activities = await asyncio.to_thread(build_activities, web_settings)
     async with build_worker(client, web_settings, activities):
         status, sources, failed = await run_once(client, web_settings)
@@ -95,14 +100,7 @@ async def test_run_mixes_web_and_local_sources(
 async def test_a_search_outage_leaves_a_gap_instead_of_failing_the_run(
     client: Client, settings: Settings, llm: FakeLLM, web: StubWeb
 ) -> None:
-    outage_settings = settings.model_copy(
-        update={
-            "task_queue": "research-web-outage",
-            "search_providers": ["local", "searxng"],
-            "searxng_url": web.base_url,
-            "allow_private_fetch": True,
-        }
-    )
+    outage_settings = with_searxng(settings, web, "research-web-outage")
     web.faults["/search"] = FaultPlan(rate=1.0, kinds=("500",))
     try:
         activities = await asyncio.to_thread(build_activities, outage_settings)

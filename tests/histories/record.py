@@ -22,9 +22,8 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from settings import Settings
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, free_port, write_corpus
+from tests.conftest import connect, free_port, stack_settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
 from worker import build_activities, build_worker
@@ -145,14 +144,7 @@ async def record(scenarios: dict[str, Scenario], dynamic_config: dict[str, str])
         server.start()
         fake = FakeLLM()
         fake.start()
-        settings = Settings(
-            temporal_address=server.address,
-            task_queue="record",
-            llm_base_url=fake.base_url,
-            llm_model="fake",
-            docs_dirs=[write_corpus(data / "corpus")],
-            data_dir=data,
-        )
+        settings = stack_settings(server.address, fake.base_url, data, "record")
         try:
             client = await connect(server.address)
             activities = await asyncio.to_thread(build_activities, settings)
