@@ -10,7 +10,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
@@ -27,6 +27,7 @@ from providers.local_index import LocalIndex
 from providers.registry import build_search_providers, fetch_policy
 from providers.web_read import WebReader
 from settings import Settings, get_settings
+from stack.process_exit import run_then_exit
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
@@ -225,10 +226,12 @@ async def run_worker(settings: Settings) -> None:
     log.info("worker stopped")
 
 
-def main() -> None:
+def main() -> NoReturn:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_worker(settings))
+    # Ends the process itself once the workers stopped and the clients are closed: see
+    # stack/process_exit.py for the SDK's SIGABRT at interpreter teardown this avoids.
+    run_then_exit(run_worker(settings))
 
 
 if __name__ == "__main__":

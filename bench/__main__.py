@@ -7,7 +7,6 @@ writes the JSON (`--json`) and the Markdown report (`--md`, `docs/benchmarks.md`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import time
 import traceback
@@ -17,6 +16,7 @@ from pathlib import Path
 from bench import facade, local_model, orchestration, recovery, sse_streams, waiting
 from bench.report import Result, load, save, text_table, write_md
 from bench.stats import machine
+from stack.process_exit import run_then_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS: dict[str, Callable[[str], Awaitable[Result]]] = {
@@ -83,7 +83,7 @@ def cli() -> None:
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     json_path = args.json or ROOT / "docs" / f"benchmarks-{mode}.json"
     md_path = args.md or (ROOT / "docs" / "benchmarks.md" if run_all else None)
-    raise SystemExit(asyncio.run(main(names, mode, json_path, md_path)))
+    run_then_exit(main(names, mode, json_path, md_path))
 
 
 if __name__ == "__main__":

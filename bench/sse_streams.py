@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import Result, text_table
 from bench.stack import BenchStack, gather_limited
 from bench.stats import cpu_seconds
+from stack.process_exit import exit_now
 
 CALLS = re.compile(r'^research_api_temporal_calls_total\{call="(\w+)"\} ([0-9.e+]+)$', re.M)
 
@@ -107,3 +108,4 @@ if __name__ == "__main__":
     parser.add_argument("--window", type=float, default=30.0)
     args = parser.parse_args()
     print(text_table(asyncio.run(measure_streams(args.streams, args.window))))
+    exit_now(0)

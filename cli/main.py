@@ -8,10 +8,9 @@ The client commands live in cli/commands.py, cli/outputs.py and cli/watch.py.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,6 +27,7 @@ from cli.ask import (
 from cli.client import DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
 from cli.common import ApiKey, ApiUrl, fail
 from settings import get_settings
+from stack.process_exit import exit_code, exit_now
 
 app = typer.Typer(
     help="Durable, human-in-the-loop research runs on Temporal.",
@@ -90,13 +90,7 @@ def worker() -> None:
     """Run the Temporal worker alone (settings from RESEARCH_* variables)."""
     import worker as worker_module
 
-    result = worker_module.main()
-    # main() may be a coroutine function; either way this command runs it to the end.
-    if inspect.iscoroutine(result):
-        try:
-            asyncio.run(result)
-        except KeyboardInterrupt:
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+    worker_module.main()  # ends the process when the worker stops
 
 
 @app.command()
@@ -175,5 +169,15 @@ def doctor(
     raise typer.Exit(0 if all(check.ok for check in checks) else 1)
 
 
+def main() -> NoReturn:
+    """The `research` command. It ends with `exit_now` because `doctor`, `worker` and `up` hold
+    Temporal clients in this process (see stack/process_exit.py)."""
+    try:
+        app()
+    except SystemExit as exc:
+        exit_now(exit_code(exc))
+    exit_now(0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

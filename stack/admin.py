@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
@@ -25,6 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from settings import get_settings
+from stack.process_exit import run_then_exit
 from workflows.search_attributes import OPERATOR_ATTRIBUTES
 
 log = logging.getLogger("research.admin")
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--retention-days", type=int, default=30, help="for a new namespace")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(asyncio.run(_main(args.retention_days)))
+    run_then_exit(_main(args.retention_days))
 
 
 if __name__ == "__main__":

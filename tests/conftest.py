@@ -19,9 +19,26 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from settings import Settings
+from stack.process_exit import exit_now
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
 from worker import build_activities, build_worker
+
+_EXIT_STATUS_KEY = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS_KEY] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End pytest with its own exit status once everything is reported, skipping the
+    interpreter's teardown: this process holds Temporal clients, and the SDK's threads can abort
+    that teardown with SIGABRT after every test passed (see stack/process_exit.py)."""
+    if _EXIT_STATUS_KEY in config.stash:
+        exit_now(config.stash[_EXIT_STATUS_KEY])
+
 
 CORPUS = {
     "batteries.md": "# Lithium-ion batteries\n\nBattery storage shifts solar power into the "

@@ -184,7 +184,9 @@ async def test_two_workers_and_two_apis_share_runs_and_survive_a_worker_kill(
         # timeout the compose file grants before SIGKILL.
         for proc in (workers[1], *apis):
             proc.terminate()
-        assert workers[1].wait(30) == 0
+        status = workers[1].wait(30)
+        log = await asyncio.to_thread((tmp_path / "worker1.log").read_text)
+        assert status == 0, log[-4000:]
         for i, api in enumerate(apis):
             # uvicorn shuts down cleanly, then re-raises SIGTERM so its exit status tells why.
             assert api.wait(30) in (0, -signal.SIGTERM)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.report import text_table
 from settings import PROJECT_ROOT
+from stack.process_exit import exit_now
 from tests.faults import SCENARIOS, Scenario
 from tests.faults.harness import Tally
 from tests.faults.report import table, write_md
@@ -61,7 +62,7 @@ def cli() -> None:
     if args.md != "-":
         write_md(result, args.runs, args.seed, Path(args.md))
         print(f"\nwrote {args.md}")
-    raise SystemExit(1 if any(t.lost or t.completed < t.tried for t in tallies) else 0)
+    exit_now(1 if any(t.lost or t.completed < t.tried for t in tallies) else 0)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
+from stack.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
 from tests.conftest import connect, free_port, stack_settings
 from tests.fakes.llm_server import FakeLLM
@@ -183,4 +184,4 @@ async def chain_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    run_then_exit(main(sys.argv[1:]))
