@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
@@ -32,7 +33,7 @@ from activities.models import (
 from activities.report_render import render_report
 from providers.artifacts import ArtifactStore, run_key
 from providers.llm import ChatClient
-from workflows.models import ClarifyingQuestion
+from workflows.models import ClarifyingQuestion, Usage
 
 SYSTEM = "You are a careful research assistant. Answer only with what is asked, concisely."
 NOTES_BUDGET_CHARS = 6000
@@ -155,10 +156,7 @@ class LLMActivities:
             "paragraphs. Cite sources by number in each paragraph's citations; cite only the "
             "numbers listed above."
         )
-        async with heartbeating():
-            draft, usage = await self.chat.complete_json(
-                SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
-            )
+        draft, usage = await self._report_draft(prompt)
         rendered = render_report(draft, req.sources, partial=req.partial)
         key = run_key(req.run_id, f"report-r{req.revision}{'-partial' if req.partial else ''}.md")
         await asyncio.to_thread(self.store.write_text, key, rendered.markdown)
@@ -172,6 +170,43 @@ class LLMActivities:
             citations_dropped=rendered.dropped,
             usage=usage,
         )
+
+    async def _report_draft(self, prompt: str) -> tuple[ReportDraft, Usage]:
+        """The model's draft, or the one an earlier attempt of this activity already paid for.
+
+        The draft goes out as heartbeat details once the model answered. When writing the
+        report then fails (a full or read-only artifact store), Temporal hands those details to
+        the retry, on whichever worker, so the run does not pay for the report twice.
+        """
+        saved = _saved_draft()
+        if saved is not None:
+            activity.logger.info(
+                "reusing the report draft of attempt %s", activity.info().attempt - 1
+            )
+            return saved.draft, saved.usage
+        async with heartbeating():
+            draft, usage = await self.chat.complete_json(
+                SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
+            )
+        # After `heartbeating` ended: its empty heartbeats would replace these details.
+        activity.heartbeat(SavedDraft(draft=draft, usage=usage).model_dump(mode="json"))
+        return draft, usage
+
+
+class SavedDraft(BaseModel):
+    """A paid-for report draft, carried to the next attempt in the heartbeat details."""
+
+    draft: ReportDraft
+    usage: Usage
+
+
+def _saved_draft() -> SavedDraft | None:
+    for details in reversed(activity.info().heartbeat_details):
+        try:
+            return SavedDraft.model_validate(details)
+        except ValidationError:  # an empty liveness heartbeat, or something older
+            continue
+    return None
 
 
 def _notes_digest(notes: list[Note], numbers: dict[str, int]) -> str:
