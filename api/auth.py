@@ -19,6 +19,7 @@ from starlette.types import Scope
 from temporalio.client import WorkflowHandle
 
 from api.errors import ApiError, Subject
+from api.owners import OwnerCache
 from api.temporal import temporal_calls
 from settings import Settings
 from workflows.search_attributes import RESEARCH_OWNER
@@ -125,17 +126,26 @@ def not_found(subject: Subject) -> ApiError:
 
 
 async def ensure_owner(
-    handle: WorkflowHandle[Any, Any], principal: Principal | None, subject: Subject
+    handle: WorkflowHandle[Any, Any],
+    principal: Principal | None,
+    subject: Subject,
+    owners: OwnerCache | None = None,
 ) -> None:
     """404 unless the caller owns the workflow (auth off: everyone owns everything).
 
-    One describe: answered by the server from the execution's search attributes, no worker.
+    One describe, answered by the server from the execution's search attributes (no worker),
+    the first time this process sees the workflow; `owners` remembers the answer after that.
     """
     if principal is None:
         return
-    async with temporal_calls(subject):
-        desc = await handle.describe(rpc_timeout=DESCRIBE_TIMEOUT)
-    if desc.typed_search_attributes.get(RESEARCH_OWNER) != principal.owner:
+    owner = owners.get(handle.id) if owners is not None else None
+    if owner is None:
+        async with temporal_calls(subject):
+            desc = await handle.describe(rpc_timeout=DESCRIBE_TIMEOUT)
+        owner = desc.typed_search_attributes.get(RESEARCH_OWNER)
+        if owners is not None:
+            owners.put(handle.id, owner)
+    if owner != principal.owner:
         raise not_found(subject)
 
 

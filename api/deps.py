@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from api.auth import Principal, ensure_owner, unauthorized
 from api.errors import ApiError
+from api.owners import OwnerCache
 from api.schemas import ID_PATTERN
 from api.temporal import TemporalConnector
 from providers.artifacts import ArtifactStore
@@ -35,6 +36,10 @@ def get_artifacts(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
 
 
+def get_owner_cache(request: Request) -> OwnerCache:
+    return request.app.state.owners
+
+
 def get_principal(
     request: Request, settings: Annotated[Settings, Depends(get_settings)]
 ) -> Principal | None:
@@ -50,6 +55,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal_client)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+OwnersDep = Annotated[OwnerCache, Depends(get_owner_cache)]
 
 
 def _checked_id(value: str, subject: str) -> str:
@@ -76,18 +82,18 @@ ApprovalIdDep = Annotated[str, Depends(valid_approval_id)]
 # Every route that names a run or an approval gets its handle here, so the ownership check
 # cannot be forgotten: another owner's id is the same 404 as an id that never existed.
 async def get_run_handle(
-    run_id: RunIdDep, client: TemporalDep, principal: PrincipalDep
+    run_id: RunIdDep, client: TemporalDep, principal: PrincipalDep, owners: OwnersDep
 ) -> WorkflowHandle[ResearchWorkflow, RunView]:
     handle = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
-    await ensure_owner(handle, principal, "run")
+    await ensure_owner(handle, principal, "run", owners)
     return handle
 
 
 async def get_approval_handle(
-    approval_id: ApprovalIdDep, client: TemporalDep, principal: PrincipalDep
+    approval_id: ApprovalIdDep, client: TemporalDep, principal: PrincipalDep, owners: OwnersDep
 ) -> WorkflowHandle[ApprovalWorkflow, ApprovalView]:
     handle = client.get_workflow_handle_for(ApprovalWorkflow.run, approval_workflow_id(approval_id))
-    await ensure_owner(handle, principal, "approval")
+    await ensure_owner(handle, principal, "approval", owners)
     return handle
 
 

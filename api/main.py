@@ -16,6 +16,7 @@ from api import web
 from api.auth import check_exposure, describe_auth
 from api.errors import ApiError, install_error_handlers
 from api.middleware import GuardMiddleware, RequestContextMiddleware
+from api.owners import OwnerCache
 from api.routes import approvals, events, meta, run_actions, run_outputs, runs
 from api.routes import codec as codec_server
 from api.routes.codec import CodecCORS, codec_origins
@@ -75,6 +76,7 @@ def create_app(
     app.state.settings = settings
     app.state.temporal = TemporalConnector(settings, temporal_interceptors(tracer_provider))
     app.state.artifacts = ArtifactStore(settings.artifacts_dir)
+    app.state.owners = OwnerCache()
 
     install_error_handlers(app)
     # Added first, so it runs inside the request context (ids and metrics on its refusals).

@@ -163,7 +163,7 @@ async def run_events_ws(
         principal = websocket.scope.get("state", {}).get("principal")
         if principal is None and settings.auth_enabled:
             raise unauthorized("an API key is required")
-        await ensure_owner(handle, principal, "run")
+        await ensure_owner(handle, principal, "run", websocket.app.state.owners)
         feed = EventFeed(handle, settings, after, keepalive_s=None)
         await feed.open()
     except ApiError as err:
