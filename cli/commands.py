@@ -182,16 +182,24 @@ def accept(
 
 def reject(
     run_id: RunId,
-    comment: Annotated[str, typer.Option("--comment", "-m", help="What should change (required)")],
+    comment: Annotated[
+        str,
+        typer.Option(
+            "--comment", "-m", help="What should change (a plan or report needs one; a budget not)"
+        ),
+    ] = "",
     api_url: ApiUrl = DEFAULT_API_URL,
     api_key: ApiKey = None,
 ) -> None:
-    """Send the plan or report back for revision, saying what should change."""
-    if not comment.strip():
-        fail("say what should change with -m", EXIT_USAGE)
+    """Send the plan or report back for revision, saying what should change; at a budget pause,
+    refuse more budget, which stops the run with a partial report."""
+    # Whether a comment is needed depends on what the run waits for: the API checks and says.
     with api_client(api_url, api_key) as client:
-        result = client.decide(run_id, False, comment)
-    stdout().print(f"sent the {_subject(result)} of run {run_id} back for revision")
+        result = client.decide(run_id, False, comment.strip())
+    if isinstance(result, dict) and result.get("subject") == "budget":
+        stdout().print(f"refused more budget for run {run_id}; it stops with what it has")
+    else:
+        stdout().print(f"sent the {_subject(result)} of run {run_id} back for revision")
 
 
 def stop(

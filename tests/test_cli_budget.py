@@ -190,3 +190,29 @@ async def test_accept_extends_a_budget_from_the_terminal(
     events = (await handle.query(ResearchWorkflow.get_events, 0)).events
     extended = [e.data for e in events if e.type == "budget_extended"]
     assert extended == [{"max_tokens": 1_000_000, "max_cost_usd": None, "max_duration": "PT2H"}]
+    # Status shows the limits now in force.
+    assert (final.options.max_tokens, final.options.max_duration) == (
+        1_000_000,
+        timedelta(hours=2),
+    )
+
+
+async def test_reject_refuses_more_budget_and_the_run_stops_with_a_partial_report(
+    cli: Cli, live_api: ThreadedApi, worker: Worker, llm: FakeLLM, client: Client, run_id: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_api.url) as http:
+        options = {"depth": 2, "clarify": False, "max_tokens": 1}
+        body = {"question": "How is grid energy stored?", "run_id": run_id, "options": options}
+        assert (await http.post("/api/v1/runs", json=body)).status_code == 202
+    handle = handle_of(client, run_id)
+    await wait_for_status(handle, pending_kind("budget"))
+    # No comment needed to say no to more spending.
+    ok(
+        await cli("reject", run_id),
+        f"refused more budget for run {run_id}; it stops with what it has",
+    )
+    final = await handle.result()
+    assert final.status == RunStatus.stopped, final.status  # nothing read yet: no report
+    assert "budget" in (final.finish_reason or ""), final.finish_reason
+    events = (await handle.query(ResearchWorkflow.get_events, 0)).events
+    assert not [e for e in events if e.type == "budget_extended"]

@@ -109,7 +109,10 @@ async def test_a_reviewer_drives_a_run_from_the_terminal(
     await wait_for_status(handle, report_revision(0))
     ok(await cli("status", run_id), "decide    research accept", "report for review", "# Report")
     one_line_error(await cli("report", run_id), EXIT_API_ERROR, "the API refused: run_not_finished")
-    one_line_error(await cli("reject", run_id, "-m", " "), EXIT_USAGE, "say what should change")
+    # No comment: the API says a report needs one.
+    refused = await cli("reject", run_id, "-m", " ")
+    one_line_error(refused, EXIT_API_ERROR, "the API refused: invalid_decision")
+    assert "needs a comment" in refused.stderr
     ok(await cli("reject", run_id, "-m", "add costs"), "sent the report (revision 0)")
     await wait_for_status(handle, report_revision(1))
     ok(

@@ -69,9 +69,11 @@ class BudgetGuard(ResearchLoop):
                 )
                 raise Stopped()
             assert decision.budget is not None  # the validator requires it
-            self.limits = self.limits.model_copy(
-                update=decision.budget.model_dump(exclude_none=True)
-            )
+            extended = decision.budget.model_dump(exclude_none=True)
+            self.limits = self.limits.model_copy(update=extended)
+            # Status shows the limits in force, not the ones the run started with.
+            view = self.track.view
+            view.options = view.options.model_copy(update=extended)
             self.track.event("budget_extended", spent, **decision.budget.model_dump(mode="json"))
 
     async def _ask_for_budget(self, spent: str) -> Decision:

@@ -212,9 +212,10 @@ class ResearchWorkflow(Continuable):
         if self.report is None and self.notes:
             self.track.stage(Stage.writing, "writing a partial report after stop")
             await self._write(comment=None, partial=True)
+        why = f" ({request.reason})" if request.reason else ""  # a budget refused, say
         if self.report is not None:
-            return RunStatus.completed_with_gaps, "stopped early with a partial report"
-        return RunStatus.stopped, "stopped before anything could be reported"
+            return RunStatus.completed_with_gaps, f"stopped early with a partial report{why}"
+        return RunStatus.stopped, f"stopped before anything could be reported{why}"
 
     # -- helpers -------------------------------------------------------------------------------
 
