@@ -31,6 +31,9 @@ def test_every_scenario_is_recorded() -> None:
         # both ends of a continue-as-new chain: the run that hands over, the one that resumes
         "research_continued_first",
         "research_continued_last",
+        # SearXNG beside local documents (a provider's own queue, pages read), and an outage
+        "research_web",
+        "research_web_search_outage",
     } <= names
 
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
@@ -25,7 +26,9 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from stack.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
 from tests.conftest import connect, free_port, stack_settings
+from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
+from tests.fakes.web_server import StubWeb
 from tests.helpers import pending_kind, wait_for_status
 from worker import build_activities, build_worker
 from workflows.approval import ApprovalWorkflow
@@ -108,6 +111,23 @@ async def continued(client: Client, queue: str) -> WorkflowHandle:
     return handle
 
 
+async def web_mixed(web: StubWeb, client: Client, queue: str) -> WorkflowHandle:
+    """Local documents and SearXNG: searches on the provider's own queue, web pages read."""
+    return await start(client, queue, "web", clarify=False, require_acceptance=False, depth=1)
+
+
+async def web_search_outage(web: StubWeb, client: Client, queue: str) -> WorkflowHandle:
+    """Web only, and SearXNG answers 500 to every try: the query is a gap, the run goes on."""
+    web.faults["/search"] = FaultPlan(rate=1.0, kinds=("500",))
+    handle = await start(
+        client, queue, "outage", clarify=False, require_acceptance=False, depth=1, breadth=1,
+        sources=["web"],
+    )  # fmt: skip
+    await handle.result()
+    del web.faults["/search"]
+    return handle
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -120,18 +140,39 @@ SCENARIOS: dict[str, Scenario] = {
 # Recorded on a server that suggests continue-as-new after this many history events.
 CHAINED: dict[str, Scenario] = {"research_continued": continued}
 SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
+# Recorded with SearXNG configured beside the local documents (a stub web on loopback).
+WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outage}
 
 
 async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS) - set(CHAINED)
+    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted = set(names) or set(SCENARIOS) | set(CHAINED)
+    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB)
     await record({n: s for n, s in SCENARIOS.items() if n in wanted}, {})
     await record({n: s for n, s in CHAINED.items() if n in wanted}, SUGGEST_CONTINUE_AS_NEW)
+    web = StubWeb().start()
+    web.searxng_results = [
+        {"url": f"{web.base_url}/article.html", "title": "Flywheels", "content": "rotors"},
+        {"url": f"{web.base_url}/paper.pdf", "title": "CAES paper", "content": "caverns"},
+    ]
+    try:
+        scenarios = {n: partial(s, web) for n, s in WEB.items() if n in wanted}
+        searxng = {
+            "search_providers": ["local", "searxng"],
+            "searxng_url": web.base_url,
+            "allow_private_fetch": True,  # the stub web is on loopback
+        }
+        await record(scenarios, {}, searxng)
+    finally:
+        web.stop()
 
 
-async def record(scenarios: dict[str, Scenario], dynamic_config: dict[str, str]) -> None:
+async def record(
+    scenarios: dict[str, Scenario],
+    dynamic_config: dict[str, str],
+    settings_update: dict[str, object] | None = None,
+) -> None:
     if not scenarios:
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,6 +187,7 @@ async def record(scenarios: dict[str, Scenario], dynamic_config: dict[str, str])
         fake = FakeLLM()
         fake.start()
         settings = stack_settings(server.address, fake.base_url, data, "record")
+        settings = settings.model_copy(update=settings_update or {})
         try:
             client = await connect(server.address)
             activities = await asyncio.to_thread(build_activities, settings)
