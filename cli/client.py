@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +20,12 @@ API_URL_ENV = "RESEARCH_API_URL"
 API_KEY_ENV = "RESEARCH_API_KEY"
 # The server sends a keep-alive every 15 s; three missed ones mean the line is dead.
 STREAM_READ_TIMEOUT_S = 45.0
+# A person's answer or decision whose reply was lost is sent again, with the same request id,
+# after these pauses: long enough for an API that was restarted to come back.
+INPUT_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+# Replies that say the request may not have been applied yet: a proxy or the API's own
+# Temporal connection gave up. A timed-out request is not sent again: the API is there but stuck.
+RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 class ApiUnreachable(Exception):
@@ -25,6 +33,8 @@ class ApiUnreachable(Exception):
 
     def __init__(self, base_url: str, broken: str | None = None) -> None:
         self.base_url = base_url
+        # Why a connection that was open stopped (None: nothing ever answered).
+        self.broken = broken
         if broken is None:
             message = f"cannot reach the API at {base_url}: is `research up` running?"
         else:
@@ -126,7 +136,7 @@ class ApiClient:
 
     def answer(self, run_id: str, answers: dict[str, str], *, skip: bool = False) -> Any:
         body: dict[str, Any] = {"skip": True} if skip else {"answers": answers}
-        return self._request("POST", f"/runs/{run_id}/clarification", json=body).json()
+        return self._send_input(f"/runs/{run_id}/clarification", body)
 
     def decide(
         self, run_id: str, accepted: bool, comment: str = "", budget: dict[str, Any] | None = None
@@ -136,7 +146,27 @@ class ApiClient:
             body["comment"] = comment
         if budget:
             body["budget"] = budget  # new limits, for a run paused on its budget
-        return self._request("POST", f"/runs/{run_id}/acceptance", json=body).json()
+        return self._send_input(f"/runs/{run_id}/acceptance", body)
+
+    def _send_input(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a person's input with a fresh request id, sent again with the same id while the
+        API's reply is lost (a dropped connection, an API coming back, a 502/503/504): the run
+        applies it once and answers every repeat with the first result."""
+        body = {**body, "request_id": uuid.uuid4().hex}
+        for delay in (*INPUT_RETRY_DELAYS_S, None):
+            try:
+                return self._request("POST", path, json=body).json()
+            except ApiUnreachable as exc:
+                # Refused before anything was sent: no API there (unless it is restarting).
+                if delay is None or (exc.broken is None and delay == INPUT_RETRY_DELAYS_S[0]):
+                    raise
+                if isinstance(exc.__cause__, httpx.TimeoutException):
+                    raise
+            except ApiError as exc:
+                if delay is None or exc.status not in RETRY_STATUSES:
+                    raise
+            time.sleep(delay)
+        raise AssertionError("unreachable")
 
     def list_runs(self, **filters: Any) -> dict[str, Any]:
         params = {key: value for key, value in filters.items() if value is not None}

@@ -72,6 +72,9 @@ class FakeApi:
         path = request.url.path.removeprefix("/api/v1")
         if request.method == "POST":
             body = json.loads(request.content)
+            if path.endswith(("/clarification", "/acceptance")):
+                # Every answer and decision carries its own idempotency key.
+                assert len(body.pop("request_id")) == 32
             self.posts.append((path, body))
             self._advance(path, body)
             return httpx.Response(202 if path == "/runs" else 200, json={"run_id": "r1"})

@@ -98,6 +98,9 @@ class BudgetApi:
         path = request.url.path.removeprefix("/api/v1")
         if request.method == "POST":
             body = json.loads(request.content)
+            if path.endswith(("/clarification", "/acceptance")):
+                # Every answer and decision carries its own idempotency key.
+                assert len(body.pop("request_id")) == 32
             self.posts.append((path, body))
             if path.endswith("/acceptance"):
                 self.phase = "completed" if body["accepted"] else "stopped"

@@ -25,7 +25,7 @@ from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, Route, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The system browser, never one downloaded by `playwright install` (this machine has no internet).
@@ -135,7 +135,28 @@ async def reviewer_flow(page: Page, base_url: str, run_id: str) -> None:
     await shot(page, "03-report-review-refused")
     await page.fill("#decision-comment", "say more about costs")
     await page.fill("#decision-form input.reviewer", "Ada Reviewer")
+    # The API takes the rejection, but its reply is lost on the way back: the page sends the
+    # same request again, the run answers it from its record, and the person sees it done.
+    replies: list[tuple[int, str, dict]] = []
+
+    async def lose_first_reply(route: Route) -> None:
+        reply = await route.fetch()
+        sent = route.request.post_data_json
+        replies.append((reply.status, sent["request_id"], await reply.json()))
+        if len(replies) == 1:
+            await route.abort("connectionreset")
+        else:
+            await route.fulfill(response=reply)
+
+    await page.route("**/api/v1/runs/*/acceptance", lose_first_reply)
     await page.click("text=Reject with comment")
+    for _ in range(100):  # the page sends it again after half a second
+        if len(replies) == 2:
+            break
+        await asyncio.sleep(0.1)
+    await page.unroute("**/api/v1/runs/*/acceptance")
+    # The repeat carries the same request id, and Temporal answers it with the first result.
+    assert replies[0] == replies[1] and replies[0][0] == 200, replies
 
     # Accept the revision.
     await expect(content.locator("h2")).to_have_text("Revised report", timeout=STEP)
@@ -153,6 +174,8 @@ async def reviewer_flow(page: Page, base_url: str, run_id: str) -> None:
     # The events came over SSE (the API polls the run at most every few seconds), each once.
     await expect(page.locator("#events .ev-finished")).to_have_count(1, timeout=STEP)
     await expect(page.locator("#events")).to_contain_text("report decision from Ada Reviewer")
+    # Applied once: one rejection and one acceptance, though the rejection was sent twice.
+    await expect(page.locator("#events li", has_text="report decision from")).to_have_count(2)
     seqs = await page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.seq)")
     assert len(seqs) == len(set(seqs)) and "1" in seqs, seqs
     await shot(page, "05-report")

@@ -121,6 +121,23 @@ export function showError(box, err) {
   box.hidden = false;
 }
 
+// A person's answer or decision is sent again, with the same body and so the same request id,
+// while its reply is lost (the network dropped, the API restarted, a proxy answered 502/503/504):
+// the run applies it once and answers each repeat with the first result.
+const INPUT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+
+export async function sendInput(path, body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api("POST", path, body);
+    } catch (err) {
+      const lost = err.status === 0 || [502, 503, 504].includes(err.status);
+      if (!lost || attempt >= INPUT_RETRY_DELAYS_MS.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, INPUT_RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
+
 export function newRequestId() {
   return crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
 }

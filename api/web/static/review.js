@@ -2,7 +2,7 @@
 // review with Accept and Reject-with-comment. The API decides what is allowed; a refusal is
 // shown with the API's own message.
 
-import { api, busy, el, newRequestId, runPath, showError, when } from "./common.js";
+import { busy, el, newRequestId, runPath, sendInput, showError, when } from "./common.js";
 import { renderMarkdown } from "./markdown.js";
 
 const TITLES = {
@@ -55,7 +55,7 @@ function clarificationForm(runId, pending, onDone) {
   );
   const send = async (body) => {
     try {
-      await busy(form, () => api("POST", runPath(runId, "/clarification"), body));
+      await busy(form, () => sendInput(runPath(runId, "/clarification"), body));
       done(form, body.skip ? "Questions skipped. The run goes on." : "Answers sent. The run goes on.");
       onDone();
     } catch (err) {
@@ -94,7 +94,7 @@ function decisionForm(runId, pending, onDone) {
   const decide = async (accepted) => {
     const body = { accepted, comment: comment.value, decided_by: signedBy(form), request_id: newRequestId() };
     try {
-      await busy(form, () => api("POST", runPath(runId, "/acceptance"), body));
+      await busy(form, () => sendInput(runPath(runId, "/acceptance"), body));
       done(form, accepted ? `Accepted. The run goes on.` : `Sent back with your comment.`);
       onDone();
     } catch (err) {
@@ -150,7 +150,7 @@ function budgetForm(runId, onDone) {
       if (Object.keys(limits).length) body.budget = limits;
     }
     try {
-      await busy(form, () => api("POST", runPath(runId, "/acceptance"), body));
+      await busy(form, () => sendInput(runPath(runId, "/acceptance"), body));
       done(form, accepted ? "Budget extended. The run goes on." : "Stopped. The run writes a partial report.");
       onDone();
     } catch (err) {
