@@ -35,6 +35,7 @@ class CallOptions:
     heartbeat: timedelta | None
     retry: RetryPolicy
     schedule_to_start: timedelta | None = None
+    schedule_to_close: timedelta | None = None
 
 
 LLM = CallOptions(
@@ -65,6 +66,21 @@ IO = CallOptions(
     ),
 )
 
+STORE = CallOptions(
+    start_to_close=IO.start_to_close,
+    heartbeat=None,
+    # A full or read-only artifact store is an outage an operator fixes in minutes: the run
+    # waits for it (each try shows its error in the Web UI's pending activity) instead of
+    # failing after IO's ~30 s. Past an hour it fails with the store's error.
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=0,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+    schedule_to_close=timedelta(hours=1),
+)
+
 SEARCH_PROVIDER = CallOptions(
     start_to_close=IO.start_to_close,
     heartbeat=None,
@@ -92,7 +108,7 @@ ACTIVITY_OPTIONS: dict[str, CallOptions] = {
     "search.providers": IO,
     "search.provider": SEARCH_PROVIDER,
     "read.read_source": IO,
-    "artifacts.save_json": IO,
+    "artifacts.save_json": STORE,
 }
 
 
@@ -120,6 +136,7 @@ def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.A
         start_to_close_timeout=opts.start_to_close,
         heartbeat_timeout=opts.heartbeat,
         schedule_to_start_timeout=opts.schedule_to_start,
+        schedule_to_close_timeout=opts.schedule_to_close,
         retry_policy=opts.retry,
         summary=summary[:200],
     )

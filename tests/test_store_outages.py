@@ -1,11 +1,13 @@
-"""A report whose write fails is retried without asking the model again: the draft the first
-attempt paid for reaches the retry through Temporal's heartbeat details (real dev server)."""
+"""Artifact store outages on a real dev server: a report whose write fails is retried without
+asking the model again (the paid-for draft reaches the retry in Temporal's heartbeat details),
+and saves wait out an outage of up to an hour instead of failing the run after ~30 s."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import uuid
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -82,3 +84,16 @@ async def test_report_write_failure_does_not_pay_for_the_report_twice(
             ResearchWorkflow.decide, Decision(accepted=True, request_id="a1")
         )
         assert (await asyncio.wait_for(handle.result(), 30)).status == RunStatus.completed
+
+    # Saves retry without a count, for an hour: a disk freed within it loses nothing.
+    saves = [
+        event.activity_task_scheduled_event_attributes
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name
+        == "artifacts.save_json"
+    ]
+    assert saves
+    for save in saves:
+        assert save.retry_policy.maximum_attempts == 0
+        assert save.schedule_to_close_timeout.ToTimedelta() == timedelta(hours=1)
