@@ -1,41 +1,31 @@
 """One settings object, shared by the API, the worker, the CLI and `research up`.
 
 Every field reads from the environment with the prefix `RESEARCH_` (or from `.env`),
-for example `RESEARCH_LLM_BASE_URL` or `RESEARCH_DOCS_DIRS=/srv/docs,/srv/more`.
+for example `RESEARCH_LLM_BASE_URL` or `RESEARCH_DOCS_DIRS=/srv/docs,/srv/more`. The structured
+values some fields hold (search limits, the API key map) and their checks are in settings/values.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SearchProviderName = Literal["local", "tavily", "brave", "searxng", "duckduckgo"]
-WebSearchProviderName = Literal["tavily", "brave", "searxng", "duckduckgo"]
+# OWNER_PATTERN and SearchLimit are imported from here by the API and the tests.
+from settings.values import OWNER_PATTERN as OWNER_PATTERN
+from settings.values import (
+    SearchLimit,
+    SearchProviderName,
+    WebSearchProviderName,
+    parse_keys,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CORPUS = PROJECT_ROOT / "corpus"
-
-# An owner name goes into visibility queries (`ResearchOwner = '<owner>'`): plain tokens only.
-OWNER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
-HASHED_KEY = re.compile(r"^sha256:[0-9a-f]{64}$")
-# Shorter plain keys could be guessed; generate one with `python -c "import secrets;
-# print(secrets.token_urlsafe(32))"`.
-MIN_KEY_CHARS = 16
-
-
-class SearchLimit(BaseModel):
-    """One web search provider's limits (see `Settings.search_limits`)."""
-
-    model_config = ConfigDict(extra="forbid")  # a misspelt limit must not be silently ignored
-
-    per_minute: float | None = Field(default=None, gt=0)
-    concurrent: int | None = Field(default=None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -204,13 +194,13 @@ class Settings(BaseSettings):
             value = json.dumps(value)
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(text, str):
-            _parse_keys(text)
+            parse_keys(text)
         return value
 
     @property
     def api_key_owners(self) -> dict[str, str]:
         """Key (or `sha256:<hex>` of a key) -> owner; empty when auth is off."""
-        return _parse_keys(self.api_keys.get_secret_value())
+        return parse_keys(self.api_keys.get_secret_value())
 
     @property
     def auth_enabled(self) -> bool:
@@ -244,28 +234,6 @@ class Settings(BaseSettings):
         if self.llm_provider == "anthropic":
             return "https://api.anthropic.com"
         return f"http://127.0.0.1:{self.llm_port}/v1"
-
-
-def _parse_keys(text: str) -> dict[str, str]:
-    # Empty means "auth off". Messages never echo a key: validation errors end up in logs.
-    keys = json.loads(text) if text.strip() else {}
-    if not isinstance(keys, dict):
-        raise ValueError('api_keys must be a JSON object {"<key>": "<owner>"}')
-    for key, owner in keys.items():
-        _check_key(key, owner)
-    return keys
-
-
-def _check_key(key: object, owner: object) -> None:
-    if not isinstance(key, str) or not isinstance(owner, str):
-        raise ValueError("api_keys maps key strings to owner strings")
-    if not OWNER_PATTERN.fullmatch(owner):
-        raise ValueError(f"api_keys owner {owner!r} must match {OWNER_PATTERN.pattern}")
-    if key.startswith("sha256:"):
-        if not HASHED_KEY.fullmatch(key):
-            raise ValueError(f"a hashed key of {owner!r} must be sha256:<64 lowercase hex>")
-    elif len(key) < MIN_KEY_CHARS:
-        raise ValueError(f"the key of {owner!r} is shorter than {MIN_KEY_CHARS} characters")
 
 
 @lru_cache

@@ -1,7 +1,9 @@
 """ResearchWorkflow: clarify → plan (→ plan review) → research → write → report review → finish.
 
 The long-lived, human-paced part of a run. All I/O happens in activities; this class only
-decides what comes next, records it in the run's tracker and waits for people.
+decides what comes next, records it in the run's tracker and waits for people. Its base classes,
+one concern each: ReportWriter (writing.py) → PersonWaits (waiting.py) → Continuable (carry.py)
+→ BudgetGuard (budget.py) → ResearchLoop (research_loop.py) → SourceReader (reading.py).
 """
 
 from __future__ import annotations
@@ -14,14 +16,11 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        CitedSource,
         PlanRequest,
         PlanResult,
         QuestionsRequest,
         QuestionsResult,
-        ReportRequest,
         ReportResult,
-        SaveJson,
     )
     from workflows.models import (
         ClarificationAnswer,
@@ -35,19 +34,17 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StopRequest,
     )
-from workflows.carry import CarriedState, Continuable
+from workflows.carry import CarriedState
 from workflows.research_loop import Stopped
 from workflows.review import ReviewGate, refuse
-
-
-class Expired(Exception):
-    """A person did not answer before the deadline."""
+from workflows.waiting import Expired
+from workflows.writing import ReportWriter
 
 
 # Bad input that slipped past the API (a direct client) fails the run instead of retrying the
 # workflow task forever.
 @workflow.defn(failure_exception_types=[ValidationError, OverflowError])
-class ResearchWorkflow(Continuable):
+class ResearchWorkflow(ReportWriter):
     @workflow.init
     def __init__(self, inp: ResearchInput) -> None:
         super().__init__(inp)
@@ -216,86 +213,6 @@ class ResearchWorkflow(Continuable):
         if self.report is not None:
             return RunStatus.completed_with_gaps, f"stopped early with a partial report{why}"
         return RunStatus.stopped, f"stopped before anything could be reported{why}"
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _deadline(self) -> dict[str, object]:
-        now = workflow.now()
-        return {"since": now, "deadline": now + self.inp.options.input_timeout}
-
-    async def _wait_for_person(self, pending: PendingInput, details: str) -> None:
-        self.gate.open(pending)
-        self.track.await_input(pending, details)
-        outcome = await self.gate.wait(lambda: self.stop_request is not None)
-        if outcome == "interrupted":
-            raise Stopped()
-        if outcome == "expired":
-            raise Expired(f"no {pending.kind} input before the deadline {pending.deadline}")
-
-    async def _review(self, kind: str, revision: int, **what: str) -> Decision:
-        left = self.inp.options.max_revisions - revision
-        pending = PendingInput(
-            kind=kind, revision=revision, revisions_left=left, **what, **self._deadline()
-        )  # type: ignore[arg-type]
-        await self._wait_for_person(pending, f"waiting for a decision on the {kind}")
-        decision = self.gate.decision
-        assert decision is not None
-        self.track.input_received(
-            f"{kind} decision",
-            decision.decided_by,
-            accepted=decision.accepted,
-            comment=decision.comment,
-            revision=revision,
-        )
-        return decision
-
-    async def _write(self, comment: str | None, partial: bool = False) -> None:
-        cited = [
-            CitedSource(number=i, source_id=s.source_id, title=s.title, url=s.url)
-            for i, s in enumerate(self.sources, start=1)
-        ]
-        req = ReportRequest(
-            run_id=self.inp.run_id,
-            question=self.inp.question,
-            plan=self.plan,
-            notes=self.notes,
-            sources=cited,
-            revision=self.revision,
-            comment=comment,
-            previous_report_ref=self.report.report_ref if self.report else None,
-            partial=partial,
-        )
-        summary = f"write report revision {self.revision}"
-        self.report = await self.call(
-            "llm.write_report", req, ReportResult, summary, interruptible=not partial
-        )
-        progress = self.track.view.progress
-        progress.citations = self.report.citations
-        progress.citations_dropped = self.report.citations_dropped
-        self.track.view.report_ref = self.report.report_ref
-        self.track.event(
-            "report_written",
-            summary,
-            citations=self.report.citations,
-            dropped=self.report.citations_dropped,
-            chars=self.report.chars,
-        )
-        self.track.view.sources_ref = await self._save("sources.json", self.sources_bundle())
-
-    def _has_gaps(self) -> bool:
-        progress = self.track.view.progress
-        return (
-            progress.citations_dropped > 0
-            or progress.citations == 0
-            or progress.sources_failed > 0
-            or progress.searches_failed > 0
-            or progress.sources_read == 0
-            or progress.notes == 0
-        )
-
-    async def _save(self, name: str, data: dict | list) -> str:
-        req = SaveJson(run_id=self.inp.run_id, name=name, data=data)
-        return await self.call("artifacts.save_json", req, str, f"save {name}", interruptible=False)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """The researching stage: rounds of queries → search → read → notes → gaps, within budgets.
 
-A base class of ResearchWorkflow, kept apart so each module stays readable. Deterministic only.
+A base class of ResearchWorkflow, kept apart so each module stays readable; reading sources and
+taking notes on them is its own base class (workflows/reading.py). Deterministic only.
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ with workflow.unsafe.imports_passed_through():
         GapsRequest,
         GapsResult,
         Note,
-        NotesRequest,
-        NotesResult,
         ProviderSearchRequest,
         ProvidersRequest,
         ProvidersResult,
         QueriesRequest,
         QueriesResult,
-        ReadRequest,
         ReadSource,
         SearchHit,
         SearchRequest,
@@ -32,17 +30,17 @@ with workflow.unsafe.imports_passed_through():
     from providers.ranking import fuse
     from workflows.models import ResearchInput, Stage, StopRequest
 from workflows.activity_calls import start
+from workflows.reading import SourceReader
 from workflows.tracker import RunTracker
 
 T = TypeVar("T")
-READ_BATCH = 4
 
 
 class Stopped(Exception):
     """The `stop` signal arrived: finish with what the run has."""
 
 
-class ResearchLoop:
+class ResearchLoop(SourceReader):
     def __init__(self, inp: ResearchInput) -> None:
         self.inp = inp
         self.track = RunTracker(inp)
@@ -207,74 +205,3 @@ class ResearchLoop:
                 raise (final or failed)[0]
             self.track.view.progress.searches_failed += 1
         return SearchResult(hits=fuse(answered, limit))
-
-    async def _read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
-        # In batches: a local model serves one request at a time, and 50 queued calls would
-        # outlive their client timeout and be retried while the server still works on them.
-        for first in range(0, len(hits), READ_BATCH):
-            batch = hits[first : first + READ_BATCH]
-            outcomes = await asyncio.gather(
-                *(self._read_one(hit, query) for hit, query in batch), return_exceptions=True
-            )
-            # Re-raise what must end the run (stop, cancel); one unreadable source must not.
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-
-    async def _read_one(self, hit: SearchHit, query: str) -> None:
-        req = ReadRequest(run_id=self.inp.run_id, hit=hit, query=query)
-        try:
-            source = await self.call("read.read_source", req, ReadSource, f"read: {hit.title}")
-        except ActivityError as exc:
-            if is_cancelled_exception(exc):
-                raise
-            self.track.view.progress.sources_failed += 1
-            self.track.event("source_failed", hit.title, source_id=hit.source_id, error=str(exc))
-            return
-        self.sources.append(source)
-        self.track.view.progress.sources_read = len(self.sources)
-        self.track.event(
-            "source_read",
-            source.title,
-            source_id=source.source_id,
-            url=source.url,
-            number=len(self.sources),
-            passages=len(source.passages),
-        )
-        notes_req = NotesRequest(question=self.inp.question, source=source)
-        try:
-            result = await self.call(
-                "llm.take_notes", notes_req, NotesResult, f"notes: {hit.title}"
-            )
-        except ActivityError as exc:
-            if is_cancelled_exception(exc):
-                raise
-            # A model that can't summarise one source leaves a gap, not a failed run.
-            self.track.view.progress.sources_failed += 1
-            self.track.event(
-                "notes_failed", source.title, source_id=source.source_id, error=str(exc)
-            )
-            return
-        self.notes += result.notes
-        self.track.view.progress.notes = len(self.notes)
-        self.track.event("notes_taken", source.title, count=len(result.notes))
-
-    def sources_bundle(self) -> list[dict[str, Any]]:
-        """sources.json: every source read, numbered as cited, with the passages notes used."""
-        bundle = []
-        for number, source in enumerate(self.sources, start=1):
-            cited = {
-                pid for n in self.notes if n.source_id == source.source_id for pid in n.passage_ids
-            }
-            bundle.append(
-                {
-                    "number": number,
-                    **source.model_dump(mode="json", exclude={"passages"}),
-                    "passages": [
-                        {**p.model_dump(mode="json"), "cited": p.id in cited}
-                        for p in source.passages
-                    ],
-                    "notes": [n.text for n in self.notes if n.source_id == source.source_id],
-                }
-            )
-        return bundle
