@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 T = TypeVar("T")
 LLM_QUEUE_SUFFIX = "-llm"  # must match worker.py
@@ -112,12 +113,27 @@ ACTIVITY_OPTIONS: dict[str, CallOptions] = {
 }
 
 
+def never_started(err: ActivityError) -> bool:
+    """The activity timed out in its queue: no worker ever started it. Temporal does not retry
+    that timeout itself, so the workflow schedules the activity again."""
+    cause = err.cause
+    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+
+
 def search_queue(base: str, provider: str) -> str | None:
     """The task queue of one search provider (worker.py polls it); local stays on `base`."""
     return None if provider == "local" else base + SEARCH_QUEUE_INFIX + provider
 
 
-def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.ActivityHandle[T]:
+def start(
+    name: str,
+    arg: Any,
+    result_type: type[T],
+    summary: str,
+    start_timeout: timedelta | None = None,
+) -> workflow.ActivityHandle[T]:
+    """Schedule activity `name`. `start_timeout` bounds its wait in the queue where its options
+    set none: without one, a task lost before any worker started it would wait forever."""
     opts = ACTIVITY_OPTIONS[name]
     queue = None
     # LLM calls go to their own task queue, where the provider's rate limit is enforced;
@@ -135,7 +151,7 @@ def start(name: str, arg: Any, result_type: type[T], summary: str) -> workflow.A
         result_type=result_type,
         start_to_close_timeout=opts.start_to_close,
         heartbeat_timeout=opts.heartbeat,
-        schedule_to_start_timeout=opts.schedule_to_start,
+        schedule_to_start_timeout=opts.schedule_to_start or start_timeout,
         schedule_to_close_timeout=opts.schedule_to_close,
         retry_policy=opts.retry,
         summary=summary[:200],

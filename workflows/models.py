@@ -27,16 +27,11 @@ class RunStatus(StrEnum):
     expired = "expired"
 
 
-TERMINAL_STATUSES = frozenset(
-    {
-        RunStatus.completed,
-        RunStatus.completed_with_gaps,
-        RunStatus.failed,
-        RunStatus.cancelled,
-        RunStatus.stopped,
-        RunStatus.expired,
-    }
-)
+TERMINAL_STATUSES = frozenset(RunStatus) - {
+    RunStatus.queued,
+    RunStatus.running,
+    RunStatus.awaiting_input,
+}
 
 
 class Stage(StrEnum):
@@ -82,6 +77,9 @@ class ResearchInput(BaseModel):
     question: str
     options: RunOptions = Field(default_factory=RunOptions)
     created_by: str = "anonymous"
+    # An activity no worker started in this long was lost (say, the server died while handing
+    # it out) and is scheduled again. Not an API option; tests shorten it.
+    task_start_timeout: timedelta = timedelta(minutes=10)
     # Set only when a run continues as new: a `workflows.carry.CarriedState` as JSON. A plain
     # dict here because that model holds activity payloads (sources, notes), whose module
     # imports this one.

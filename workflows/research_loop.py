@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from providers.ranking import fuse
     from workflows.models import ResearchInput, Stage, StopRequest
-from workflows.activity_calls import start
+from workflows.activity_calls import never_started, start
 from workflows.reading import SourceReader
 from workflows.tracker import RunTracker
 
@@ -58,15 +58,19 @@ class ResearchLoop(SourceReader):
         self, name: str, arg: Any, result_type: type[T], summary: str, interruptible: bool = True
     ) -> T:
         """Run one activity; a `stop` abandons it (unless it must finish) and raises Stopped."""
-        if interruptible and self.stop_request is not None:
-            raise Stopped()
-        handle = start(name, arg, result_type, summary)
-        if interruptible:
-            await workflow.wait_condition(lambda: handle.done() or self.stop_request is not None)
-            if not handle.done():
-                handle.cancel()
+        while True:
+            if interruptible and self.stop_request is not None:
                 raise Stopped()
-        result = await handle
+            handle = start(name, arg, result_type, summary, self.inp.task_start_timeout)
+            try:
+                result = await self._outcome(handle, interruptible)
+                break
+            except ActivityError as err:
+                if not never_started(err):
+                    raise
+                waited = self.inp.task_start_timeout.total_seconds()
+                message = f"{summary}: no worker started it in {waited:g} s; scheduled again"
+                self.track.event("task_requeued", message, activity=name)
         self.calls_done += 1
         usage = getattr(result, "usage", None)
         if usage is not None:
@@ -74,6 +78,14 @@ class ResearchLoop(SourceReader):
             self.track.event("llm_call", name, tokens=usage.prompt_tokens + usage.completion_tokens)
             await self.after_usage()
         return result
+
+    async def _outcome(self, handle: workflow.ActivityHandle[T], interruptible: bool) -> T:
+        if interruptible:
+            await workflow.wait_condition(lambda: handle.done() or self.stop_request is not None)
+            if not handle.done():
+                handle.cancel()
+                raise Stopped()
+        return await handle
 
     async def after_usage(self) -> None:
         """Hook run after every LLM call; the budget guard pauses the run here."""

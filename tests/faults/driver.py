@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -43,6 +44,7 @@ from workflows.search_attributes import research_workflow_id
 QUESTION = "How is grid energy stored?"
 # Clarification and report acceptance on; one round, two queries: a whole run in seconds.
 OPTIONS = RunOptions(depth=1, breadth=2, max_questions=1)
+LOST_TASK_AFTER = timedelta(seconds=60)
 ANSWER = "Europe, since 2015"
 COMMENT = "add what each option costs"
 # What a fault may throw at a client call that a retry with the same id is the answer to.
@@ -100,13 +102,36 @@ async def wait_pending(handle: WorkflowHandle, kind: str, revision: int, within:
             raise AssertionError(f"ended {last.status.value} awaiting {kind}: {last.error}")
         await asyncio.sleep(0.3)
     status = (last.status.value, last.stage.value) if last else None
-    raise AssertionError(f"{kind} r{revision} never awaited in {within:.0f}s; last {status}")
+    raise AssertionError(
+        f"{kind} r{revision} never awaited in {within:.0f}s; last {status}; "
+        f"pending activities: {await pending_activities(handle)}"
+    )
+
+
+async def pending_activities(handle: WorkflowHandle) -> list[str]:
+    """What a stuck run waits on, as the server sees it: type, state, attempt, last failure."""
+    try:
+        desc = await handle.describe(rpc_timeout=timedelta(seconds=5))
+    except Exception as exc:  # the server may be down right now; say so instead
+        return [f"(describe failed: {exc!r})"]
+    return [
+        f"{act.activity_type.name} {PendingActivityState.Name(act.state)} attempt {act.attempt}"
+        f" last failure {act.last_failure.message!r}"
+        for act in desc.raw_description.pending_activities
+    ]
 
 
 async def start(
     client: Client, task_queue: str, run_id: str, within: float, options: RunOptions = OPTIONS
 ) -> WorkflowHandle:
-    inp = ResearchInput(run_id=run_id, question=QUESTION, options=options)
+    # A task lost in a server crash is scheduled again after a minute, within this suite's wait
+    # for each step (production waits 10 minutes: a long queue is not a lost task).
+    inp = ResearchInput(
+        run_id=run_id,
+        question=QUESTION,
+        options=options,
+        task_start_timeout=LOST_TASK_AFTER,
+    )
 
     async def once() -> None:
         try:
