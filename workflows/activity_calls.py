@@ -113,11 +113,16 @@ ACTIVITY_OPTIONS: dict[str, CallOptions] = {
 }
 
 
-def never_started(err: ActivityError) -> bool:
-    """The activity timed out in its queue: no worker ever started it. Temporal does not retry
-    that timeout itself, so the workflow schedules the activity again."""
+def lost_before_start(name: str, err: ActivityError) -> bool:
+    """The call timed out in its queue under the run's `start_timeout`: its task was lost, and
+    the workflow schedules it again (Temporal does not retry this timeout itself). Activities
+    with a queue wait of their own (a web search provider) fail as their options say instead."""
     cause = err.cause
-    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+    return (
+        ACTIVITY_OPTIONS[name].schedule_to_start is None
+        and isinstance(cause, TimeoutError)
+        and cause.type == TimeoutType.SCHEDULE_TO_START
+    )
 
 
 def search_queue(base: str, provider: str) -> str | None:

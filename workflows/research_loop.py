@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from providers.ranking import fuse
     from workflows.models import ResearchInput, Stage, StopRequest
-from workflows.activity_calls import never_started, start
+from workflows.activity_calls import lost_before_start, start
 from workflows.reading import SourceReader
 from workflows.tracker import RunTracker
 
@@ -66,7 +66,7 @@ class ResearchLoop(SourceReader):
                 result = await self._outcome(handle, interruptible)
                 break
             except ActivityError as err:
-                if not never_started(err):
+                if not lost_before_start(name, err):
                     raise
                 waited = self.inp.task_start_timeout.total_seconds()
                 message = f"{summary}: no worker started it in {waited:g} s; scheduled again"
