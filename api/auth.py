@@ -22,6 +22,7 @@ from api.errors import ApiError, Subject
 from api.owners import OwnerCache
 from api.temporal import temporal_calls
 from settings import Settings
+from workflows.models import Decision
 from workflows.search_attributes import RESEARCH_OWNER
 
 log = logging.getLogger(__name__)
@@ -153,3 +154,10 @@ def acting_as(principal: Principal | None, claimed: str) -> str:
     """Who a decision or answer is recorded as: the key's owner, never a name the body claims.
     With auth off the body's own `decided_by` / `answered_by` is all there is."""
     return principal.owner if principal else claimed
+
+
+def decision_by(body: Decision, principal: Principal | None) -> Decision:
+    """The decision a request body carries, recorded as the caller (`acting_as`)."""
+    return Decision.model_validate(
+        body.model_dump() | {"decided_by": acting_as(principal, body.decided_by)}
+    )

@@ -227,6 +227,21 @@ async def execute_update(
     raise AssertionError("unreachable")
 
 
+async def send_input(
+    handle: WorkflowHandle[Any, Any],
+    subject: Subject,
+    update: Any,
+    arg: BaseModel,
+    *,
+    kind: str,
+    request_id: str | None,
+) -> Any:
+    """A person's answer or decision, as the update `update` under the id its request id gives
+    it (`update_id`), with Temporal's errors translated for `subject`."""
+    async with temporal_calls(subject, handle):
+        return await execute_update(handle, update, arg, id=update_id(kind, request_id, arg))
+
+
 def update_id(kind: str, request_id: str | None, body: BaseModel | None = None) -> str | None:
     """Temporal update id for a client's idempotency key.
 

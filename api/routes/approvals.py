@@ -10,14 +10,14 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from api.auth import acting_as
+from api.auth import acting_as, decision_by
 from api.deps import ApprovalHandleDep, ApprovalIdDep, PrincipalDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.routes import API_PREFIX, approval_url, error_responses
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
-from api.temporal import execute_update, query_or_none, temporal_calls, update_id
+from api.temporal import query_or_none, send_input, temporal_calls
 from workflows.approval import ApprovalWorkflow
-from workflows.models import ApprovalInput, ApprovalView, Decision, DecisionResult
+from workflows.models import ApprovalInput, ApprovalView, DecisionResult
 from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/approvals", tags=["approvals"])
@@ -126,13 +126,11 @@ async def decide_approval(
     body: DecisionBody, handle: ApprovalHandleDep, principal: PrincipalDep
 ) -> DecisionResult:
     """Accept or reject the approval."""
-    decision = Decision.model_validate(
-        body.model_dump() | {"decided_by": acting_as(principal, body.decided_by)}
+    return await send_input(
+        handle,
+        "approval",
+        ApprovalWorkflow.decide,
+        decision_by(body, principal),
+        kind="decision",
+        request_id=body.request_id,
     )
-    async with temporal_calls("approval", handle):
-        return await execute_update(
-            handle,
-            ApprovalWorkflow.decide,
-            decision,
-            id=update_id("decision", body.request_id, decision),
-        )

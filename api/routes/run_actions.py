@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from temporalio.client import WorkflowExecutionStatus
 
-from api.auth import acting_as
+from api.auth import acting_as, decision_by
 from api.deps import PrincipalDep, RunHandleDep, RunIdDep
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import ActionAccepted, ClarificationBody, DecisionBody, StopBody
-from api.temporal import execute_update, finished_error, temporal_calls, update_id
-from workflows.models import ClarificationAnswer, Decision, DecisionResult, StopRequest
+from api.temporal import finished_error, send_input, temporal_calls
+from workflows.models import ClarificationAnswer, DecisionResult, StopRequest
 from workflows.research import ResearchWorkflow
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
@@ -32,13 +32,14 @@ async def answer_clarification(
     answer = ClarificationAnswer.model_validate(
         body.model_dump() | {"answered_by": acting_as(principal, body.answered_by)}
     )
-    async with temporal_calls("run", handle):
-        return await execute_update(
-            handle,
-            ResearchWorkflow.answer_clarification,
-            answer,
-            id=update_id("clarification", body.request_id, answer),
-        )
+    return await send_input(
+        handle,
+        "run",
+        ResearchWorkflow.answer_clarification,
+        answer,
+        kind="clarification",
+        request_id=body.request_id,
+    )
 
 
 @router.post(
@@ -50,16 +51,14 @@ async def decide(
     body: DecisionBody, handle: RunHandleDep, principal: PrincipalDep
 ) -> DecisionResult:
     """Accept or reject the plan or report awaiting review."""
-    decision = Decision.model_validate(
-        body.model_dump() | {"decided_by": acting_as(principal, body.decided_by)}
+    return await send_input(
+        handle,
+        "run",
+        ResearchWorkflow.decide,
+        decision_by(body, principal),
+        kind="acceptance",
+        request_id=body.request_id,
     )
-    async with temporal_calls("run", handle):
-        return await execute_update(
-            handle,
-            ResearchWorkflow.decide,
-            decision,
-            id=update_id("acceptance", body.request_id, decision),
-        )
 
 
 @router.post(
