@@ -6,7 +6,7 @@ activity code (and with it HTTP and LLM clients) into the sandbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -67,32 +67,20 @@ IO = CallOptions(
     ),
 )
 
-STORE = CallOptions(
-    start_to_close=IO.start_to_close,
-    heartbeat=None,
+# Variants of IO: what differs is how long a failing call is tried, and how.
+STORE = replace(
+    IO,
     # A full or read-only artifact store is an outage an operator fixes in minutes: the run
     # waits for it (each try shows its error in the Web UI's pending activity) instead of
     # failing after IO's ~30 s. Past an hour it fails with the store's error.
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=0,
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
+    retry=replace(IO.retry, maximum_interval=timedelta(minutes=1), maximum_attempts=0),
     schedule_to_close=timedelta(hours=1),
 )
-
-SEARCH_PROVIDER = CallOptions(
-    start_to_close=IO.start_to_close,
-    heartbeat=None,
+SEARCH_PROVIDER = replace(
+    IO,
     # Other providers answer meanwhile: a provider that is down costs the run ~15 s of retries
     # (1+2+4+8), not the minute of IO's six; a query no provider answers is a gap, not a failure.
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=5,
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
+    retry=replace(IO.retry, maximum_attempts=5),
     # Waiting in the provider's queue is how its rate limit holds, so this is generous: it only
     # ends a wait no worker will ever serve (the provider was dropped from every worker's settings).
     schedule_to_start=timedelta(minutes=10),
