@@ -24,7 +24,7 @@ class OwnerCache:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
         self.clock = clock
-        self._owners: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+        self._owners: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def get(self, workflow_id: str) -> str | None:
         """The owner recorded for `workflow_id`, or None when unknown or expired."""

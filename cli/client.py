@@ -153,14 +153,14 @@ class ApiClient:
         API's reply is lost (a dropped connection, an API coming back, a 502/503/504): the run
         applies it once and answers every repeat with the first result."""
         body = {**body, "request_id": uuid.uuid4().hex}
-        for delay in (*INPUT_RETRY_DELAYS_S, None):
+        for attempt, delay in enumerate((*INPUT_RETRY_DELAYS_S, None)):
             try:
                 return self._request("POST", path, json=body).json()
             except ApiUnreachable as exc:
-                # Refused before anything was sent: no API there (unless it is restarting).
-                if delay is None or (exc.broken is None and delay == INPUT_RETRY_DELAYS_S[0]):
-                    raise
-                if isinstance(exc.__cause__, httpx.TimeoutException):
+                # Refused at the first try: no API there. Later, it may be restarting.
+                nothing_there = exc.broken is None and attempt == 0
+                stuck = isinstance(exc.__cause__, httpx.TimeoutException)
+                if delay is None or nothing_there or stuck:
                     raise
             except ApiError as exc:
                 if delay is None or exc.status not in RETRY_STATUSES:

@@ -34,6 +34,15 @@ def pending(kind: str, revision: int = 0, content: str | None = None) -> Pending
     )
 
 
+def posted_body(path: str, request: httpx.Request) -> dict[str, Any]:
+    """A POST's JSON body; every answer and decision must carry its own idempotency key, which
+    is checked here and dropped so that tests compare what the person sent."""
+    body = json.loads(request.content)
+    if path.endswith(("/clarification", "/acceptance")):
+        assert len(body.pop("request_id")) == 32
+    return body
+
+
 class FakeApi:
     """A run that asks, plans (revised once if rejected), researches and asks for acceptance."""
 
@@ -71,10 +80,7 @@ class FakeApi:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/api/v1")
         if request.method == "POST":
-            body = json.loads(request.content)
-            if path.endswith(("/clarification", "/acceptance")):
-                # Every answer and decision carries its own idempotency key.
-                assert len(body.pop("request_id")) == 32
+            body = posted_body(path, request)
             self.posts.append((path, body))
             self._advance(path, body)
             return httpx.Response(202 if path == "/runs" else 200, json={"run_id": "r1"})

@@ -5,7 +5,6 @@ stack, and `research ask` prompting for new limits (or stopping) against a scrip
 from __future__ import annotations
 
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests import test_cli_commands
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
 from tests.live import ThreadedApi
+from tests.test_cli_ask import posted_body
 from tests.test_cli_commands import Cli, handle_of, ok, one_line_error
 from workflows.models import PendingInput, RunStatus, RunView, Stage, Usage
 from workflows.research import ResearchWorkflow
@@ -97,10 +97,7 @@ class BudgetApi:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/api/v1")
         if request.method == "POST":
-            body = json.loads(request.content)
-            if path.endswith(("/clarification", "/acceptance")):
-                # Every answer and decision carries its own idempotency key.
-                assert len(body.pop("request_id")) == 32
+            body = posted_body(path, request)
             self.posts.append((path, body))
             if path.endswith("/acceptance"):
                 self.phase = "completed" if body["accepted"] else "stopped"
