@@ -12,22 +12,21 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from temporalio.client import Client, Interceptor
-from temporalio.runtime import Runtime
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
-from codec import data_converter
 from providers.artifacts import ArtifactStore
 from providers.llm import ChatClient, build_chat_client
 from providers.local_index import LocalIndex
 from providers.registry import build_search_providers, fetch_policy
 from providers.web_read import WebReader
+from runtime.process_exit import run_then_exit
+from runtime.temporal import connect
 from settings import Settings, get_settings
-from stack.process_exit import run_then_exit
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
@@ -176,33 +175,6 @@ def build_worker(
     if search is not None:
         workers += search_workers(client, settings, search, shutdown)
     return WorkerGroup(workers, closable_owners(activities))
-
-
-async def connect(
-    settings: Settings,
-    attempts: int = 60,
-    *,
-    runtime: Runtime | None = None,
-    interceptors: Sequence[Interceptor] = (),
-) -> Client:
-    """Connect, waiting for a Temporal server that is still starting."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                data_converter=data_converter(settings),
-                interceptors=interceptors,
-                runtime=runtime,
-            )
-        except RuntimeError as exc:
-            if attempt == attempts:
-                raise
-            log.warning(
-                "Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, exc
-            )
-            await asyncio.sleep(1)
-    raise AssertionError("unreachable")
 
 
 async def run_worker(settings: Settings) -> None:

@@ -8,7 +8,7 @@ import re
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import SaveJson
+from domain.calls import SaveJson
 from providers.artifacts import ArtifactStore, run_key
 
 # A plain file name: no folders, no hidden files, nothing a shell or a URL would trip over.

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
-from activities.models import (
+from activities.report_render import render_report
+from domain.calls import (
     GapsRequest,
     GapsResult,
-    Note,
     NotesRequest,
     NotesResult,
     PlanRequest,
@@ -30,10 +30,10 @@ from activities.models import (
     ReportRequest,
     ReportResult,
 )
-from activities.report_render import render_report
+from domain.run import ClarifyingQuestion, Usage
+from domain.sources import Note
 from providers.artifacts import ArtifactStore, run_key
 from providers.llm import ChatClient
-from workflows.models import ClarifyingQuestion, Usage
 
 SYSTEM = "You are a careful research assistant. Answer only with what is asked, concisely."
 NOTES_BUDGET_CHARS = 6000

@@ -8,7 +8,8 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ReadRequest, ReadSource
+from domain.calls import ReadRequest
+from domain.sources import ReadSource
 from providers.artifacts import ArtifactStore, source_key
 from providers.local_index import DocumentNotFoundError, LocalIndex
 from providers.web_read import WebReader, best_passages

@@ -10,7 +10,7 @@ import re
 from pydantic import BaseModel
 
 from activities.drafts import ReportDraft
-from activities.models import CitedSource
+from domain.sources import CitedSource
 
 INLINE_CITATION = re.compile(r"\[(\d{1,4})\]")
 

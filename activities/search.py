@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import (
+from domain.calls import (
     ProviderSearchRequest,
     ProvidersRequest,
     ProvidersResult,

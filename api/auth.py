@@ -21,8 +21,8 @@ from temporalio.client import WorkflowHandle
 from api.errors import ApiError, Subject
 from api.owners import OwnerCache
 from api.temporal import temporal_calls
+from domain.run import Decision
 from settings import Settings
-from workflows.models import Decision
 from workflows.search_attributes import RESEARCH_OWNER
 
 log = logging.getLogger(__name__)

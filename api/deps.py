@@ -13,10 +13,10 @@ from api.errors import ApiError
 from api.owners import OwnerCache
 from api.schemas import ID_PATTERN
 from api.temporal import TemporalConnector
+from domain.run import ApprovalView, RunView
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from workflows.approval import ApprovalWorkflow
-from workflows.models import ApprovalView, RunView
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import approval_workflow_id, research_workflow_id
 

@@ -21,8 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.temporal import query_or_none, temporal_calls
 from api.views import RunHandle
+from domain.run import RunEvent
 from settings import Settings
-from workflows.models import RunEvent
 from workflows.research import ResearchWorkflow
 
 

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.visibility import runs_query
-from workflows.models import RunStatus
+from domain.run import RunStatus
 from workflows.search_attributes import WAITING_SINCE
 
 log = logging.getLogger(__name__)

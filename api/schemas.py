@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from workflows.models import (
+from domain.run import (
     BudgetLimits,
     ClarificationAnswer,
     Decision,

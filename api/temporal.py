@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, Subject, temporal_api_error, temporal_unavailable
 from codec import data_converter
 from codec.encryption import UndecryptablePayload
+from runtime.temporal import connect
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,10 @@ class TemporalConnector:
             return self._client
 
     async def _connect(self) -> Client:
-        return await Client.connect(
-            self._settings.temporal_address,
-            namespace=self._settings.temporal_namespace,
-            data_converter=self._data_converter,
+        return await connect(
+            self._settings,
+            attempts=1,  # get() paces the retries itself, so /health answers meanwhile
+            converter=self._data_converter,
             interceptors=[CallCounter(), *self._interceptors],
             connect_timeout=timedelta(seconds=CONNECT_TIMEOUT_S),
         )

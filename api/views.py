@@ -18,8 +18,8 @@ from temporalio.common import QueryRejectCondition
 
 from api.schemas import RunSummary
 from api.temporal import query_or_none, temporal_calls
+from domain.run import TERMINAL_STATUSES, RunStatus, RunView, Stage
 from settings import Settings
-from workflows.models import TERMINAL_STATUSES, RunStatus, RunView, Stage
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,

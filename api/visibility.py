@@ -13,8 +13,8 @@ import hashlib
 from datetime import UTC, datetime
 
 from api.errors import ApiError
+from domain.run import RunStatus, Stage
 from settings import OWNER_PATTERN
-from workflows.models import RunStatus, Stage
 from workflows.search_attributes import RESEARCH_OWNER, RESEARCH_STAGE, RESEARCH_STATUS
 
 _ABNORMAL = "('Canceled', 'Failed', 'Terminated', 'TimedOut')"

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench import facade, local_model, orchestration, recovery, sse_streams, waiting
 from bench.report import Result, load, save, text_table, write_md
 from bench.stats import machine
-from stack.process_exit import run_then_exit
+from runtime.process_exit import run_then_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS: dict[str, Callable[[str], Awaitable[Result]]] = {

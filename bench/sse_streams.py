@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import Result, text_table
 from bench.stack import BenchStack, gather_limited
 from bench.stats import cpu_seconds
-from stack.process_exit import exit_now
+from runtime.process_exit import exit_now
 
 CALLS = re.compile(r'^research_api_temporal_calls_total\{call="(\w+)"\} ([0-9.e+]+)$', re.M)
 

@@ -18,7 +18,7 @@ from rich.rule import Rule
 
 from cli.budget import ask_for_limits, limits_text
 from cli.client import ApiClient, ApiError
-from workflows.models import TERMINAL_STATUSES, PendingInput, RunStatus, RunView
+from domain.run import TERMINAL_STATUSES, PendingInput, RunStatus, RunView
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1

@@ -12,8 +12,8 @@ import httpx
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from domain.run import RunView
 from settings import Settings
-from workflows.models import RunView
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_URL_ENV = "RESEARCH_API_URL"

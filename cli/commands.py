@@ -24,7 +24,7 @@ from cli.common import (
     stderr,
     stdout,
 )
-from workflows.models import RunStatus, RunView, Stage
+from domain.run import RunStatus, RunView, Stage
 
 
 def list_runs(

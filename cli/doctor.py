@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.exceptions import ApplicationError
 
+from runtime.temporal import connect
 from settings import Settings
 
 
@@ -30,8 +31,6 @@ class Check:
 
 
 async def check_temporal(settings: Settings) -> Check:
-    from worker import connect
-
     target = f"{settings.temporal_address} ({settings.temporal_namespace})"
     try:
         client = await asyncio.wait_for(connect(settings, attempts=1), timeout=10)

@@ -26,8 +26,8 @@ from cli.ask import (
 )
 from cli.client import DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
 from cli.common import ApiKey, ApiUrl, fail
+from runtime.process_exit import exit_code, exit_now
 from settings import get_settings
-from stack.process_exit import exit_code, exit_now
 
 app = typer.Typer(
     help="Durable, human-in-the-loop research runs on Temporal.",

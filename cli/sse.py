@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from cli.client import ApiClient, ApiError, ApiUnreachable
-from workflows.models import RunEvent
+from domain.run import RunEvent
 
 # Consecutive failed reconnects before the follower gives up (about a minute with the backoff).
 MAX_RECONNECTS = 15

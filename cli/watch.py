@@ -23,7 +23,7 @@ from cli.ask import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, SUCCESS
 from cli.client import DEFAULT_API_URL, ApiClient
 from cli.common import ApiKey, ApiUrl, RunId, api_client, stderr, stdout
 from cli.sse import StreamEnd, follow_events
-from workflows.models import TERMINAL_STATUSES, RunEvent, RunView
+from domain.run import TERMINAL_STATUSES, RunEvent, RunView
 
 RECENT_EVENTS = 8
 # Progress counts live in the status view, not in events; re-read it at most this often.

@@ -18,9 +18,9 @@ import anthropic
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
+from domain.run import Usage
 from providers.llm_base import ChatClient, ChatResult, classify_status, unavailable
 from settings import Settings
-from workflows.models import Usage
 
 
 class AnthropicChatClient(ChatClient):

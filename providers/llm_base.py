@@ -17,9 +17,9 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
+from domain.run import Usage
 from settings import Settings
 from telemetry.worker_metrics import record_llm_usage
-from workflows.models import Usage
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.models import Passage, SearchHit
+from domain.sources import Passage, SearchHit
 from providers.extract import SUPPORTED_SUFFIXES, ExtractionError, extract, split_passages
 from providers.fts import connect, delete_document, ensure_schema, match_expression
 

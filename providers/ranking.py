@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from activities.models import SearchHit
+from domain.sources import SearchHit
 
 # Query parameters that only track the visitor; two URLs differing in them are one page.
 _TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")

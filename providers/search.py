@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from activities.models import SearchHit
+from domain.sources import SearchHit
 from providers.local_index import LocalIndex
 from providers.ranking import fuse, normalise_url
 

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.models import Passage
+from domain.sources import Passage
 from providers.artifacts import ArtifactStore
 from providers.extract import ExtractionError, _html, _tidy, extract, split_passages
 from providers.fetch import HTML_TYPES, PDF_TYPES, Fetched, FetchPolicy, fetch, refused

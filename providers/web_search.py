@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.models import SearchHit
+from domain.sources import SearchHit
 from providers.ddg_html import parse_results
 from providers.http_errors import malformed, status_error, transport_error
 from providers.ranking import normalise_url

@@ -23,8 +23,9 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from runtime.process_exit import run_then_exit
+from runtime.temporal import connect
 from settings import get_settings
-from stack.process_exit import run_then_exit
 from workflows.search_attributes import OPERATOR_ATTRIBUTES
 
 log = logging.getLogger("research.admin")
@@ -100,8 +101,6 @@ async def setup(client: Client, namespace: str, retention: timedelta) -> list[st
 
 
 async def _main(retention_days: int) -> int:
-    from worker import connect  # waits for a server that is still starting
-
     settings = get_settings()
     client = await connect(settings)
     try:

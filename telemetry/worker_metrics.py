@@ -13,7 +13,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workflows.models import Usage
+from domain.run import Usage
 
 LLM_TOKENS_METRIC = "research_llm_tokens"
 HUMAN_WAIT_BUCKETS = [60, 600, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400]

@@ -18,8 +18,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from runtime.process_exit import exit_now
+from runtime.temporal import connect as connect_temporal
 from settings import Settings
-from stack.process_exit import exit_now
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
 from worker import build_activities, build_worker
@@ -65,7 +66,9 @@ def write_corpus(folder: Path) -> Path:
 
 
 async def connect(address: str) -> Client:
-    return await Client.connect(address, data_converter=pydantic_data_converter)
+    """A plain client (no payload codec) through the same connect as every process."""
+    settings = Settings(temporal_address=address)
+    return await connect_temporal(settings, attempts=1, converter=pydantic_data_converter)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from temporalio.client import WorkflowHandle
 
-from workflows.models import RunView
+from domain.run import RunView
 from workflows.research import ResearchWorkflow
 
 

@@ -24,10 +24,10 @@ from temporalio.client import Client, WorkflowHandle
 
 from api.main import create_app
 from cli.sse import SseMessage, SseParser
+from domain.run import ClarificationAnswer, Decision, RunEvent
 from settings import Settings
 from stack.env import child_env
 from tests.conftest import free_port
-from workflows.models import ClarificationAnswer, Decision, RunEvent
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

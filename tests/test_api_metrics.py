@@ -14,9 +14,9 @@ from temporalio.client import Client
 from api import metrics as api_metrics
 from api.deps import get_temporal_client
 from api.main import create_app
+from domain.run import ResearchInput, RunOptions
 from settings import Settings
 from tests.helpers import pending_kind, wait_for_status
-from workflows.models import ResearchInput, RunOptions
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

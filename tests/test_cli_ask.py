@@ -13,7 +13,7 @@ from rich.console import Console
 
 from cli.ask import EXIT_OK, EXIT_RUN_FAILED, Asker
 from cli.client import ApiClient
-from workflows.models import ClarifyingQuestion, PendingInput, RunStatus, RunView, Stage
+from domain.run import ClarifyingQuestion, PendingInput, RunStatus, RunView, Stage
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 QUESTIONS = [

@@ -22,12 +22,12 @@ from cli.ask import EXIT_API_ERROR, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE, 
 from cli.client import ApiClient
 from cli.main import app
 from cli.sse import follow_events
+from domain.run import RunEvent, RunView
 from settings import Settings
 from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
 from tests.live import QUICK_STREAMS, ThreadedApi
-from workflows.models import RunEvent, RunView
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

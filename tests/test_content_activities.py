@@ -9,9 +9,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.artifacts import ArtifactActivities
-from activities.models import ReadRequest, SaveJson, SearchHit, SearchRequest
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from domain.calls import ReadRequest, SaveJson, SearchRequest
+from domain.sources import SearchHit
 from providers.artifacts import ArtifactStore, source_key
 from providers.local_index import LocalIndex
 from providers.search import LocalDocsProvider

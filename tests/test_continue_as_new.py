@@ -25,15 +25,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 
-from settings import Settings
-from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, stack_settings, start_dev_server
-from tests.fakes.llm_server import FakeLLM
-from tests.histories.record import chain_of
-from tests.live import QUICK_STREAMS, RUNS, ThreadedApi, assert_complete, read_events, run_handle
-from worker import build_activities, build_worker
-from workflows.approval import ApprovalWorkflow
-from workflows.models import (
+from domain.run import (
     Decision,
     DecisionResult,
     RunEvent,
@@ -42,6 +34,14 @@ from workflows.models import (
     Stage,
     TrackerState,
 )
+from settings import Settings
+from stack.temporal_server import TemporalDevServer
+from tests.conftest import connect, stack_settings, start_dev_server
+from tests.fakes.llm_server import FakeLLM
+from tests.histories.record import chain_of
+from tests.live import QUICK_STREAMS, RUNS, ThreadedApi, assert_complete, read_events, run_handle
+from worker import build_activities, build_worker
+from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import TOKENS_USED, research_workflow_id
 from workflows.tracker import RunTracker

@@ -14,8 +14,8 @@ from typing import Any
 from temporalio.client import WorkflowExecutionStatus
 
 from api.event_feed import KEEPALIVE, Comment, End, EventFeed
+from domain.run import EventsPage, RunEvent
 from settings import Settings
-from workflows.models import EventsPage, RunEvent
 
 QUICK = Settings(
     _env_file=None, events_poll_min_s=0.001, events_poll_max_s=0.01, api_query_timeout_s=1

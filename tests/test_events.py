@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError
 
 from cli.sse import SseMessage, SseParser
+from domain.run import ResearchInput, RunEvent
 from settings import Settings
 from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
@@ -36,7 +37,6 @@ from tests.live import (
     sse_messages,
     start_run,
 )
-from workflows.models import ResearchInput, RunEvent
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

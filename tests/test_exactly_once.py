@@ -26,10 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import get_temporal_client
 from api.main import create_app
 from api.temporal import workflow_not_ready
-from settings import Settings
-from tests.fakes.llm_server import FakeLLM
-from tests.helpers import pending_kind, wait_for_status
-from workflows.models import (
+from domain.run import (
     ClarificationAnswer,
     Decision,
     DecisionResult,
@@ -39,6 +36,9 @@ from workflows.models import (
     RunStatus,
     StopRequest,
 )
+from settings import Settings
+from tests.fakes.llm_server import FakeLLM
+from tests.helpers import pending_kind, wait_for_status
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -25,12 +25,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.worker import Worker
 
-from providers.llm import classify
-from settings import Settings
-from tests.fakes.llm_server import FakeLLM
-from tests.helpers import pending_kind, wait_for_status
-from worker import build_activities, build_worker
-from workflows.models import (
+from domain.run import (
     ClarificationAnswer,
     Decision,
     ResearchInput,
@@ -38,6 +33,11 @@ from workflows.models import (
     RunStatus,
     StopRequest,
 )
+from providers.llm import classify
+from settings import Settings
+from tests.fakes.llm_server import FakeLLM
+from tests.helpers import pending_kind, wait_for_status
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import RESEARCH_STATUS, research_workflow_id
 

@@ -20,12 +20,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.drafts import NotesDraft, QueriesDraft
 from cli.doctor import check_llm
+from domain.run import ResearchInput, RunOptions, RunStatus
 from providers.llm import OpenAIChatClient, build_chat_client
 from providers.llm_anthropic import AnthropicChatClient
 from settings import Settings
 from tests.fakes.anthropic_server import FakeAnthropic
 from worker import build_activities, build_worker
-from workflows.models import ResearchInput, RunOptions, RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

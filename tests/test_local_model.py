@@ -14,18 +14,18 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from settings import Settings
-from stack.llm_server import LlamaServer, default_model_path
-from tests.conftest import free_port, write_corpus
-from tests.helpers import wait_for_status
-from worker import build_activities, build_worker
-from workflows.models import (
+from domain.run import (
     ClarificationAnswer,
     Decision,
     ResearchInput,
     RunOptions,
     RunStatus,
 )
+from settings import Settings
+from stack.llm_server import LlamaServer, default_model_path
+from tests.conftest import free_port, write_corpus
+from tests.helpers import wait_for_status
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

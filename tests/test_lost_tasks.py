@@ -18,11 +18,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.llm import LLMActivities
+from domain.run import ResearchInput, RunOptions, RunStatus
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from worker import WORKFLOWS, build_activities, closable_owners
 from workflows.activity_calls import LLM_QUEUE_SUFFIX
-from workflows.models import ResearchInput, RunOptions, RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -13,10 +13,10 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 
 from api.metrics import waiting_over_query
+from domain.run import ClarificationAnswer, Decision, ResearchInput, RunOptions, RunStatus
 from settings import Settings
 from stack.admin import setup
 from tests.helpers import pending_kind, wait_for_status
-from workflows.models import ClarificationAnswer, Decision, ResearchInput, RunOptions, RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     RESEARCH_OWNER,

@@ -28,12 +28,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from api.main import create_app
 from codec import data_converter
 from codec.encryption import ENCODING, KEY_ID_METADATA, PayloadKeyError, key_id
+from domain.run import ResearchInput, RunOptions
+from runtime.temporal import connect
 from settings import Settings
 from stack.services import codec_endpoint
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
-from worker import build_activities, build_worker, connect
-from workflows.models import ResearchInput, RunOptions
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -63,7 +64,7 @@ def enc_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def enc_worker(enc_settings: Settings, llm: FakeLLM) -> AsyncIterator[Client]:
-    """A worker connected the production way (`worker.connect`), hence with the codec."""
+    """A worker connected the production way (`runtime.temporal.connect`), hence with the codec."""
     enc_client = await connect(enc_settings, attempts=1)
     activities = await asyncio.to_thread(build_activities, enc_settings)
     async with build_worker(enc_client, enc_settings, activities):

@@ -1,4 +1,4 @@
-"""Processes that end through stack.process_exit keep the exit status, output and logs they
+"""Processes that end through runtime.process_exit keep the exit status, output and logs they
 would have had with a normal interpreter exit."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from settings import PROJECT_ROOT
 
 SCRIPT = """
 import asyncio, logging, sys
-from stack.process_exit import run_then_exit
+from runtime.process_exit import run_then_exit
 
 logging.basicConfig(filename=sys.argv[2], level=logging.INFO)
 

@@ -9,11 +9,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
-from settings import Settings
-from tests.fakes.llm_server import FakeLLM
-from tests.helpers import pending_kind, wait_for_status
-from worker import build_activities, build_worker
-from workflows.models import (
+from domain.run import (
     BudgetLimits,
     ClarificationAnswer,
     Decision,
@@ -22,6 +18,10 @@ from workflows.models import (
     RunStatus,
     StopRequest,
 )
+from settings import Settings
+from tests.fakes.llm_server import FakeLLM
+from tests.helpers import pending_kind, wait_for_status
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import COST_USD, research_workflow_id
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.models import SearchHit
+from domain.sources import SearchHit
 from providers.local_index import LocalIndex
 from providers.ranking import RRF_K, fuse
 from providers.search import LocalDocsProvider, SearchError, normalise_url, search_all

@@ -25,10 +25,11 @@ from temporalio.worker import Replayer
 
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from domain.run import ResearchInput, RunOptions
+from runtime.temporal import connect
 from settings import SearchLimit, Settings
 from tests.fakes.llm_server import FakeLLM
-from worker import build_activities, build_worker, connect
-from workflows.models import ResearchInput, RunOptions
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

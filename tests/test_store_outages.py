@@ -13,12 +13,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.llm import LLMActivities
+from domain.run import Decision, ResearchInput, RunOptions, RunStatus
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
 from worker import build_activities, build_worker
-from workflows.models import Decision, ResearchInput, RunOptions, RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -18,10 +18,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from api.main import create_app
+from runtime.temporal import connect
 from settings import Settings
 from telemetry.logs import JsonFormatter
 from telemetry.tracing import temporal_interceptors
-from worker import build_activities, build_worker, connect
+from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -14,10 +14,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from domain.run import RunStatus
 from tests import test_web_page
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from workflows.models import RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

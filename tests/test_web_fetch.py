@@ -10,8 +10,9 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ReadRequest, SearchHit
 from activities.read import ReadActivities
+from domain.calls import ReadRequest
+from domain.sources import SearchHit
 from providers.artifacts import ArtifactStore
 from providers.fetch import FetchPolicy, fetch
 from providers.local_index import LocalIndex

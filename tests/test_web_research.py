@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pytest
 from temporalio.client import Client
 
+from domain.run import ResearchInput, RunOptions, RunStatus
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
 from worker import build_activities, build_worker
-from workflows.models import ResearchInput, RunOptions, RunStatus
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ProviderSearchRequest, ProvidersRequest
 from activities.search import SearchActivities, classify_all_failed
+from domain.calls import ProviderSearchRequest, ProvidersRequest
 from providers.ddg_html import parse_results
 from providers.search import SearchError, search_all
 from providers.web_search import (

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import (
+    from domain.run import (
         ApprovalInput,
         ApprovalView,
         Decision,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import BudgetLimits, Decision, PendingInput, StopRequest
+    from domain.run import BudgetLimits, Decision, PendingInput, StopRequest
 from workflows.research_loop import ResearchLoop, Stopped
 from workflows.review import refuse
 

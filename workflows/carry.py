@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import Note, ReadSource, ReportResult
-    from workflows.models import BudgetLimits, GateRecord, TrackerState
+    from domain.calls import ReportResult
+    from domain.run import BudgetLimits, GateRecord, TrackerState
+    from domain.sources import Note, ReadSource
 from workflows.budget import BudgetGuard
 
 # Runs started before continue-as-new existed never continue: their histories replay unchanged.

@@ -15,15 +15,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
-        Note,
-        NotesRequest,
-        NotesResult,
-        ReadRequest,
-        ReadSource,
-        SearchHit,
-    )
-    from workflows.models import ResearchInput
+    from domain.calls import NotesRequest, NotesResult, ReadRequest
+    from domain.run import ResearchInput
+    from domain.sources import Note, ReadSource, SearchHit
 from workflows.tracker import RunTracker
 
 READ_BATCH = 4

@@ -15,14 +15,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
+    from domain.calls import (
         PlanRequest,
         PlanResult,
         QuestionsRequest,
         QuestionsResult,
         ReportResult,
     )
-    from workflows.models import (
+    from domain.run import (
         ClarificationAnswer,
         Decision,
         DecisionResult,

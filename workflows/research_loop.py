@@ -13,22 +13,20 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, RetryState, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
+    from domain.calls import (
         GapsRequest,
         GapsResult,
-        Note,
         ProviderSearchRequest,
         ProvidersRequest,
         ProvidersResult,
         QueriesRequest,
         QueriesResult,
-        ReadSource,
-        SearchHit,
         SearchRequest,
         SearchResult,
     )
+    from domain.run import ResearchInput, Stage, StopRequest
+    from domain.sources import Note, ReadSource, SearchHit
     from providers.ranking import fuse
-    from workflows.models import ResearchInput, Stage, StopRequest
 from workflows.activity_calls import lost_before_start, start
 from workflows.reading import SourceReader
 from workflows.tracker import RunTracker

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import (
+    from domain.run import (
         ClarificationAnswer,
         Decision,
         DecisionResult,

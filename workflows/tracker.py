@@ -14,7 +14,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     # Why: pydantic models are pure data; re-importing them per workflow run is wasted work.
-    from workflows.models import (
+    from domain.run import (
         TERMINAL_STATUSES,
         EventsPage,
         PendingInput,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import Decision, PendingInput
+    from domain.run import Decision, PendingInput
 from workflows.carry import Continuable
 from workflows.research_loop import Stopped
 from workflows.review import ReviewGate

@@ -10,7 +10,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import CitedSource, ReportRequest, ReportResult, SaveJson
+    from domain.calls import ReportRequest, ReportResult, SaveJson
+    from domain.sources import CitedSource
 from workflows.waiting import PersonWaits
 
 

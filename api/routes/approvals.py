@@ -16,8 +16,8 @@ from api.errors import ApiError
 from api.routes import API_PREFIX, approval_url, error_responses
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
 from api.temporal import query_or_none, send_input, temporal_calls
+from domain.run import ApprovalInput, ApprovalView, DecisionResult
 from workflows.approval import ApprovalWorkflow
-from workflows.models import ApprovalInput, ApprovalView, DecisionResult
 from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/approvals", tags=["approvals"])

@@ -24,7 +24,7 @@ from api.errors import ApiError
 from api.event_feed import Comment, End, EventFeed, FeedItem
 from api.metrics import SSE_STREAMS
 from api.routes import API_PREFIX, error_responses
-from workflows.models import RunEvent
+from domain.run import RunEvent
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

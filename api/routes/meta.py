@@ -21,8 +21,8 @@ from api.metrics import refresh_run_counts
 from api.routes import API_PREFIX, error_responses
 from api.schemas import FlowInfo, FlowInput, FlowList, Health, Ready
 from api.temporal import TemporalConnector, temporal_calls, workflow_type
+from domain.run import ApprovalView, RunStatus, Stage
 from workflows.approval import ApprovalWorkflow
-from workflows.models import ApprovalView, RunStatus, Stage
 from workflows.research import ResearchWorkflow
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from api.deps import PrincipalDep, RunHandleDep, RunIdDep
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import ActionAccepted, ClarificationBody, DecisionBody, StopBody
 from api.temporal import finished_error, send_input, temporal_calls
-from workflows.models import ClarificationAnswer, DecisionResult, StopRequest
+from domain.run import ClarificationAnswer, DecisionResult, StopRequest
 from workflows.research import ResearchWorkflow
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])

@@ -18,8 +18,8 @@ from api.render import markdown_sections, markdown_to_html, report_citations
 from api.routes import API_PREFIX, error_responses
 from api.schemas import ReportJson
 from api.views import resolve_run_view
+from domain.run import TERMINAL_STATUSES, RunView
 from providers.artifacts import ArtifactStore
-from workflows.models import TERMINAL_STATUSES, RunView
 
 log = logging.getLogger(__name__)
 

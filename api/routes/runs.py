@@ -24,7 +24,7 @@ from api.visibility import (
     invalid_page_token,
     runs_query,
 )
-from workflows.models import ResearchInput, RunOptions, RunStatus, RunView, Stage
+from domain.run import ResearchInput, RunOptions, RunStatus, RunView, Stage
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,

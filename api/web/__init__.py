@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from api.errors import ApiError
 from api.routes import API_PREFIX
 from api.schemas import RunOptionsBody
-from workflows.models import TERMINAL_STATUSES, RunStatus, Stage
+from domain.run import TERMINAL_STATUSES, RunStatus, Stage
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

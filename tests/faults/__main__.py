@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from bench.report import text_table
+from runtime.process_exit import exit_now
 from settings import PROJECT_ROOT
-from stack.process_exit import exit_now
 from tests.faults import SCENARIOS, Scenario
 from tests.faults.harness import Tally
 from tests.faults.report import table, write_md

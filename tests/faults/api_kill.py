@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from api.temporal import update_id
 from bench.stack import BenchStack
+from domain.run import TERMINAL_STATUSES, RunStatus
 from tests.faults.audit import read_history, same_update
 from tests.faults.driver import ANSWER, COMMENT, OPTIONS, QUESTION, Drive
 from tests.faults.harness import (
@@ -36,7 +37,6 @@ from tests.faults.harness import (
     scenario_rng,
     waves,
 )
-from workflows.models import TERMINAL_STATUSES, RunStatus
 
 NAME = "API SIGKILL mid-request"
 KILL_AFTER_S = (0.0, 0.15)

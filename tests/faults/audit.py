@@ -18,8 +18,8 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
+from domain.run import RunEvent, RunStatus, RunView
 from providers.artifacts import ArtifactStore
-from workflows.models import RunEvent, RunStatus, RunView
 from workflows.research import ResearchWorkflow
 
 # The fake LLM's request kinds (the JSON schema asked for) and the activities that send them.

@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 
 from api.temporal import update_id
 from api.views import memo_view
-from workflows.models import (
+from domain.run import (
     TERMINAL_STATUSES,
     ClarificationAnswer,
     Decision,

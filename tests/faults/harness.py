@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from temporalio.api.enums.v1 import PendingActivityState
 
 from bench.stack import BenchStack, WorkerProcess
+from domain.run import RunStatus
 from providers.artifacts import ArtifactStore
 from settings import PROJECT_ROOT
 from tests.faults.audit import History, RunAudit, audit_run, llm_accounting, read_history
 from tests.faults.driver import Drive
 from tests.test_scale import identity, pollers
-from workflows.models import RunStatus
 
 # Every LLM call takes this long at the fake, so kills and restarts often land mid-call.
 SLOW_LLM = {kind: 0.4 for kind in ("text", "QuestionsDraft", "QueriesDraft", "NotesDraft")}

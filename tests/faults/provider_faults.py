@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 
 from bench.stack import BenchStack
+from domain.run import RunOptions, RunStatus
 from tests.fakes.faults import FAULT_KINDS, FaultPlan
 from tests.fakes.web_server import StubWeb
 from tests.faults.audit import History
 from tests.faults.driver import OPTIONS, drive
 from tests.faults.harness import Tally, account_llm, audit_wave, polling, run_ids, waves
-from workflows.models import RunOptions, RunStatus
 
 NAME = "LLM + search + page faults"
 RATE = 0.3

@@ -23,7 +23,15 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from stack.process_exit import run_then_exit
+from domain.run import (
+    ApprovalInput,
+    ClarificationAnswer,
+    Decision,
+    ResearchInput,
+    RunOptions,
+    StopRequest,
+)
+from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
 from tests.conftest import connect, free_port, stack_settings
 from tests.fakes.faults import FaultPlan
@@ -32,14 +40,6 @@ from tests.fakes.web_server import StubWeb
 from tests.helpers import pending_kind, wait_for_status
 from worker import build_activities, build_worker
 from workflows.approval import ApprovalWorkflow
-from workflows.models import (
-    ApprovalInput,
-    ClarificationAnswer,
-    Decision,
-    ResearchInput,
-    RunOptions,
-    StopRequest,
-)
 from workflows.research import ResearchWorkflow
 
 HERE = Path(__file__).parent

@@ -1,40 +1,14 @@
-"""Payloads of the activities. Small by design: big texts stay in the artifact store."""
+"""Payloads of the activities: each activity's request and result (see activities/table.py).
+
+Small by design: big texts stay in the artifact store and travel by reference.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from workflows.models import ClarifyingQuestion, Usage
-
-
-class SearchHit(BaseModel):
-    source_id: str = Field(description="Stable id: the document path or normalised URL")
-    title: str
-    url: str
-    snippet: str = ""
-    score: float = 0.0
-    provider: str = "local"
-
-
-class Passage(BaseModel):
-    id: str = Field(description="Stable within a source, e.g. 'p3'")
-    text: str
-
-
-class ReadSource(BaseModel):
-    source_id: str
-    title: str
-    url: str
-    provider: str
-    artifact_ref: str = Field(description="Artifact key of the full extracted text")
-    chars: int
-    passages: list[Passage] = Field(description="The passages most relevant to the query")
-
-
-class Note(BaseModel):
-    text: str
-    source_id: str
-    passage_ids: list[str] = Field(default_factory=list)
+from domain.run import ClarifyingQuestion, Usage
+from domain.sources import CitedSource, Note, ReadSource, SearchHit
 
 
 class QuestionsRequest(BaseModel):
@@ -124,13 +98,6 @@ class GapsRequest(BaseModel):
 class GapsResult(BaseModel):
     gaps: list[str]
     usage: Usage = Field(default_factory=Usage)
-
-
-class CitedSource(BaseModel):
-    number: int
-    source_id: str
-    title: str
-    url: str
 
 
 class ReportRequest(BaseModel):

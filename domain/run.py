@@ -1,7 +1,7 @@
 """Inputs, outputs and state views of the research and approval workflows.
 
 These models cross the Temporal boundary (workflow inputs, update/query payloads) and the REST
-boundary, so they stay plain pydantic with no I/O. Activity payloads live in `activities/models.py`.
+boundary, so they stay plain pydantic with no I/O. Activity payloads live in `domain/calls.py`.
 """
 
 from __future__ import annotations
