@@ -9,11 +9,13 @@ from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api.deps import ArtifactsDep, PrincipalDep, RunHandleDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.limits import check_active_runs
+from api.markdown_html import fragment_html
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import CreateRunRequest, RunCreated, RunList
 from api.temporal import temporal_calls, workflow_type
@@ -154,8 +156,18 @@ async def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunView, responses=error_responses(404, 503, 504))
-async def get_run(handle: RunHandleDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
-    """A run's status, stage, pending input, progress and usage."""
+async def get_run(
+    handle: RunHandleDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+    pending_html: bool = False,
+) -> Response:
+    """A run's status, stage, pending input, progress and usage.
+
+    With `pending_html=true`, a pending plan or report also carries `content_html`: its
+    Markdown `content` as sanitised HTML, citations as `<button class="cite" data-cite="n">`
+    (what the run page shows; absent otherwise, so other clients see the same JSON as before).
+    """
     view, source = await resolve_run_view(handle, settings)
     pending = view.pending
     if pending and pending.content is None and pending.artifact_ref:
@@ -165,11 +177,15 @@ async def get_run(handle: RunHandleDep, settings: SettingsDep, artifacts: Artifa
         except FileNotFoundError:
             text = None
         view.pending = pending.model_copy(update={"content": text})
+    # Whether this came live from the workflow or from the memo, for clients and operators.
+    headers = {STATUS_SOURCE_HEADER: source}
+    if pending_html and view.pending is not None:
+        body = view.model_dump(mode="json", by_alias=True)
+        content = view.pending.content
+        body["pending"]["content_html"] = fragment_html(content) if content else None
+        return JSONResponse(body, headers=headers)
     # The view was validated when it was decoded; serialised once here rather than validated
     # again against response_model (the busiest route: status p95 is a benchmark target).
     return Response(
-        view.model_dump_json(by_alias=True),
-        media_type="application/json",
-        # Whether this came live from the workflow or from the memo, for clients and operators.
-        headers={STATUS_SOURCE_HEADER: source},
+        view.model_dump_json(by_alias=True), media_type="application/json", headers=headers
     )
