@@ -83,6 +83,9 @@ async def test_full_run_over_http(api, worker: Worker, llm: FakeLLM, run_id: str
 
     view = await poll(api, run_id, pending("report"))
     assert view["pending"]["content"].startswith("# Report")  # the text, not just its ref
+    assert "content_html" not in view["pending"]  # only when asked for: the JSON is as it was
+    rendered = (await api.get(f"{RUNS}/{run_id}", params={"pending_html": "true"})).json()
+    assert rendered["pending"]["content_html"].startswith("<h2>Report")
     assert code(await api.get(f"{RUNS}/{run_id}/report")) == (409, "run_not_finished")
     reject = {"accepted": False, "comment": "say more about costs", "request_id": "d0"}
     resp = await api.post(f"{RUNS}/{run_id}/acceptance", json=reject)
@@ -111,6 +114,7 @@ async def test_full_run_over_http(api, worker: Worker, llm: FakeLLM, run_id: str
     assert cited and cited <= numbers  # every citation resolves to a source the run read
     citations = js.json()["citations"]
     assert {c["number"] for c in citations} == cited and all(c["title"] for c in citations)
+    assert all(f'data-cite="{n}"' in js.json()["html"] for n in cited)  # buttons for the page
     assert all(f'href="#source-{n}"' in html.text for n in cited)
     assert final["status"] == "completed" and final["progress"]["revisions"] == 1
 

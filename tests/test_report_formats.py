@@ -66,14 +66,16 @@ def test_citations_resolve_to_sources_and_cited_passages() -> None:
 
 def test_html_links_citations_to_sources_with_their_passages() -> None:
     page = markdown_to_html(REPORT, title="q", sources=SOURCES)
-    two, one = (f'<a class="cite" href="#source-{n}">[{n}]</a>' for n in (2, 1))
+    two, one = (
+        f'<a class="cite" href="#source-{n}" rel="noopener noreferrer">[{n}]</a>' for n in (2, 1)
+    )
     assert f"evening {two}{one}." in page
     assert '<li id="source-1" value="1"><strong>Lithium-ion &lt;batteries&gt;</strong>' in page
     assert "<blockquote>Battery cost fell sharply.</blockquote>" in page
     assert "Unused passage" not in page
     # No anchor for a number without a source, and none inside a link's address.
     assert "[9]" in page and 'href="#source-9"' not in page
-    assert 'href="https://example.org/t[3]"' in page
+    assert 'href="https://example.org/t%5B3%5D" rel="noopener noreferrer">the data</a>' in page
     # The report's own plain source list is replaced by the linked one, not repeated.
     assert page.count("<h2>Sources</h2>") == 1 and "local://batteries.md" not in page
 
