@@ -19,6 +19,7 @@ from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from activities.table import task_queue
 from providers.artifacts import ArtifactStore
 from providers.llm import ChatClient, build_chat_client
 from providers.local_index import LocalIndex
@@ -30,7 +31,6 @@ from settings import Settings, get_settings
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
-from workflows.activity_calls import SEARCH_QUEUE_INFIX
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
@@ -70,9 +70,6 @@ def build_activities(
         read.read_source,
         artifacts.save_json,
     ]
-
-
-LLM_QUEUE_SUFFIX = "-llm"  # must match workflows/activity_calls.py
 
 
 class WorkerGroup:
@@ -127,7 +124,7 @@ def search_workers(
         workers.append(
             Worker(
                 client,
-                task_queue=f"{settings.task_queue}{SEARCH_QUEUE_INFIX}{name}",
+                task_queue=task_queue(settings.task_queue, "search", name),
                 activities=[search.provider],
                 max_concurrent_activities=concurrent,
                 max_task_queue_activities_per_second=per_minute / 60 if per_minute else None,
@@ -165,7 +162,7 @@ def build_worker(
         rpm = settings.llm_requests_per_minute
         llm_worker = Worker(
             client,
-            task_queue=settings.task_queue + LLM_QUEUE_SUFFIX,
+            task_queue=task_queue(settings.task_queue, "llm"),
             activities=llm,
             max_concurrent_activities=settings.llm_max_concurrent,
             max_task_queue_activities_per_second=rpm / 60 if rpm else None,
