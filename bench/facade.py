@@ -17,7 +17,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from bench.report import Result, Target
 from bench.stack import QUESTION, BenchStack, gather_limited
 from bench.stats import median, pct, timed_ms
-from domain.run import ResearchInput, RunOptions, RunStatus, RunView, Stage
+from domain.run import RunOptions, RunStatus, RunView, Stage
+from domain.state import ResearchInput
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,

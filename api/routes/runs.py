@@ -24,7 +24,8 @@ from api.visibility import (
     invalid_page_token,
     runs_query,
 )
-from domain.run import ResearchInput, RunOptions, RunStatus, RunView, Stage
+from domain.run import RunOptions, RunStatus, RunView, Stage
+from domain.state import ResearchInput
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,
