@@ -194,6 +194,8 @@ class TrackerState(BaseModel):
     view: RunView
     events: list[RunEvent]
     dropped: int = Field(default=0, description="Events before `events[0]`, not carried")
+    # The (status, stage) last logged and put in the memo, and the search attribute values last
+    # upserted: each is written again only when it changes.
     published: tuple[RunStatus, Stage] | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 
