@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from domain.run import ResearchInput, RunOptions, RunStatus, RunView, Stage
+from domain.run import RunOptions, RunStatus, RunView, Stage
+from domain.state import ResearchInput
 from settings import Settings
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (

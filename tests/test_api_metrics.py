@@ -14,7 +14,8 @@ from temporalio.client import Client
 from api import metrics as api_metrics
 from api.deps import get_temporal_client
 from api.main import create_app
-from domain.run import ResearchInput, RunOptions
+from domain.run import RunOptions
+from domain.state import ResearchInput
 from settings import Settings
 from tests.helpers import pending_kind, wait_for_status
 from workflows.research import ResearchWorkflow

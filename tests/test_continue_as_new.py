@@ -300,13 +300,11 @@ def test_a_trimmed_log_keeps_its_sequence_numbers() -> None:
         created_at=now,
         updated_at=now,
     )
-    old = RunTracker.__new__(RunTracker)  # no workflow context needed for the log itself
-    old.view, old.dropped, old._published, old._attributes = view, 0, None, {}
-    old.events = [RunEvent(seq=n, at=now, type="llm_call") for n in range(1, 11)]
+    log = [RunEvent(seq=n, at=now, type="llm_call") for n in range(1, 11)]
+    old = RunTracker(TrackerState(view=view, events=log), owner="me")  # no workflow calls
     state = old.snapshot(max_events=4)
     assert (state.dropped, [e.seq for e in state.events]) == (6, [7, 8, 9, 10])
-    new = RunTracker.__new__(RunTracker)
-    new.restore(TrackerState.model_validate(state.model_dump(mode="json")))
+    new = RunTracker(TrackerState.model_validate(state.model_dump(mode="json")), owner="me")
     assert new.events_after(8).last_seq == 10
     assert [e.seq for e in new.events_after(8).events] == [9, 10]
     assert [e.seq for e in new.events_after(2).events] == [7, 8, 9, 10]

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from domain.run import ClarificationAnswer, Decision, ResearchInput, RunOptions, RunStatus
+from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus
+from domain.state import ResearchInput
 from settings import PROJECT_ROOT, Settings
 from stack.temporal_server import TemporalDevServer
 from tests.conftest import connect, free_port

@@ -19,7 +19,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError
 
 from cli.sse import SseMessage, SseParser
-from domain.run import ResearchInput, RunEvent
+from domain.run import RunEvent
+from domain.state import ResearchInput
 from settings import Settings
 from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM

@@ -30,12 +30,12 @@ from domain.run import (
     ClarificationAnswer,
     Decision,
     DecisionResult,
-    ResearchInput,
     RunEvent,
     RunOptions,
     RunStatus,
     StopRequest,
 )
+from domain.state import ResearchInput
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status

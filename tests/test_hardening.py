@@ -25,14 +25,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.worker import Worker
 
-from domain.run import (
-    ClarificationAnswer,
-    Decision,
-    ResearchInput,
-    RunOptions,
-    RunStatus,
-    StopRequest,
-)
+from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus, StopRequest
+from domain.state import ResearchInput
 from providers.llm import classify
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM

@@ -20,7 +20,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.drafts import NotesDraft, QueriesDraft
 from cli.doctor import check_llm
-from domain.run import ResearchInput, RunOptions, RunStatus
+from domain.run import RunOptions, RunStatus
+from domain.state import ResearchInput
 from providers.llm import OpenAIChatClient, build_chat_client
 from providers.llm_anthropic import AnthropicChatClient
 from settings import Settings

@@ -14,13 +14,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from domain.run import (
-    ClarificationAnswer,
-    Decision,
-    ResearchInput,
-    RunOptions,
-    RunStatus,
-)
+from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus
+from domain.state import ResearchInput
 from settings import Settings
 from stack.llm_server import LlamaServer, default_model_path
 from tests.conftest import free_port, write_corpus

@@ -18,11 +18,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.llm import LLMActivities
-from domain.run import ResearchInput, RunOptions, RunStatus
+from activities.table import task_queue
+from domain.run import RunOptions, RunStatus
+from domain.state import ResearchInput
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from worker import WORKFLOWS, build_activities, closable_owners
-from workflows.activity_calls import LLM_QUEUE_SUFFIX
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -42,7 +43,7 @@ async def test_a_task_no_worker_starts_is_scheduled_again(
         task_start_timeout=timedelta(seconds=2),
     )
     main = Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=others)
-    llm_worker = Worker(client, task_queue=queue + LLM_QUEUE_SUFFIX, activities=llm_calls)
+    llm_worker = Worker(client, task_queue=task_queue(queue, "llm"), activities=llm_calls)
     try:
         async with main:
             handle = await client.start_workflow(

@@ -13,7 +13,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 
 from api.metrics import waiting_over_query
-from domain.run import ClarificationAnswer, Decision, ResearchInput, RunOptions, RunStatus
+from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus
+from domain.state import ResearchInput
 from settings import Settings
 from stack.admin import setup
 from tests.helpers import pending_kind, wait_for_status

@@ -28,7 +28,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from api.main import create_app
 from codec import data_converter
 from codec.encryption import ENCODING, KEY_ID_METADATA, PayloadKeyError, key_id
-from domain.run import ResearchInput, RunOptions
+from domain.run import RunOptions
+from domain.state import ResearchInput
 from runtime.temporal import connect
 from settings import Settings
 from stack.services import codec_endpoint

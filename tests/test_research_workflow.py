@@ -13,11 +13,11 @@ from domain.run import (
     BudgetLimits,
     ClarificationAnswer,
     Decision,
-    ResearchInput,
     RunOptions,
     RunStatus,
     StopRequest,
 )
+from domain.state import ResearchInput
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status

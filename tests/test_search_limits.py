@@ -25,7 +25,8 @@ from temporalio.worker import Replayer
 
 from activities.read import ReadActivities
 from activities.search import SearchActivities
-from domain.run import ResearchInput, RunOptions
+from domain.run import RunOptions
+from domain.state import ResearchInput
 from runtime.temporal import connect
 from settings import SearchLimit, Settings
 from tests.fakes.llm_server import FakeLLM

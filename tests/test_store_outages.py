@@ -13,7 +13,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.llm import LLMActivities
-from domain.run import Decision, ResearchInput, RunOptions, RunStatus
+from domain.run import Decision, RunOptions, RunStatus
+from domain.state import ResearchInput
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 from temporalio.client import Client
 
-from domain.run import ResearchInput, RunOptions, RunStatus
+from domain.run import RunOptions, RunStatus
+from domain.state import ResearchInput
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from tests.fakes.faults import FaultPlan

@@ -23,14 +23,8 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from domain.run import (
-    ApprovalInput,
-    ClarificationAnswer,
-    Decision,
-    ResearchInput,
-    RunOptions,
-    StopRequest,
-)
+from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
+from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
 from tests.conftest import connect, free_port, stack_settings
