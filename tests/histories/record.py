@@ -33,11 +33,11 @@ from domain.run import (
 )
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, free_port, stack_settings
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import connect, free_port, stack_settings
 from worker import build_activities, build_worker
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow

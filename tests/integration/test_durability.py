@@ -16,9 +16,9 @@ from pathlib import Path
 from domain.run import ClarificationAnswer, Decision, ResearchInput, RunOptions, RunStatus
 from settings import PROJECT_ROOT, Settings
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import connect, free_port
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id

@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosedError
 from cli.sse import SseMessage, SseParser
 from domain.run import ResearchInput, RunEvent
 from settings import Settings
-from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import free_port
 from tests.live import (
     QUICK_STREAMS,
     RUNS,
