@@ -25,6 +25,7 @@ from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers.browser import InLoopServer
 from tests.helpers.cli import Cli
+from tests.helpers.clock import TIME_SKIPPING
 from tests.helpers.stack import connect, free_port, stack_settings, start_dev_server
 from tests.live import QUICK_STREAMS, ThreadedApi
 from worker import build_activities, build_worker
@@ -37,7 +38,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def temporal_server(data_dir: Path) -> Iterator[TemporalDevServer]:
-    server = start_dev_server(data_dir)
+    # Time skipping is allowed, but only a workflow that opts in (skip_time) skips.
+    server = start_dev_server(data_dir, dynamic_config=TIME_SKIPPING)
     yield server
     server.stop()
 
