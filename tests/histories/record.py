@@ -1,4 +1,4 @@
-"""Record the histories that tests/test_replay.py replays: one per way a run can go.
+"""Record the histories that tests/unit/test_replay.py replays: one per way a run can go.
 
 Run it after a deliberate workflow change that is NOT meant to be replay-compatible (and say
 so in the commit), or to add a scenario:
