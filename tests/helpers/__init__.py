@@ -1,9 +1,9 @@
 """Helpers shared by test modules and tools (fixtures live in the rooms' conftest.py files).
 
-Test modules import helpers from here, never from one another: `waiting` (poll a run until a
-condition holds), `stack` (ports, corpus, dev server, settings), `api` (the REST facade's paths
-and polls), `browser` (the system Chromium and an in-loop API server), `cli` (the `research`
-commands under CliRunner) and `workers` (who polls a task queue).
+Test modules import helpers from here, never from one another: `waiting` (poll a run's status
+until a condition holds), `stack` (ports, corpus, dev server, settings, who polls a task queue,
+time skipping) and `frontends` (the REST facade, the `research` command line and the browser as
+the tests drive them).
 """
 
 from tests.helpers.waiting import pending_kind, wait_for_status

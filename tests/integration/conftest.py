@@ -23,10 +23,8 @@ from api.main import create_app
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.browser import InLoopServer
-from tests.helpers.cli import Cli
-from tests.helpers.clock import TIME_SKIPPING
-from tests.helpers.stack import connect, free_port, stack_settings, start_dev_server
+from tests.helpers.frontends import Cli, InLoopServer
+from tests.helpers.stack import TIME_SKIPPING, connect, free_port, stack_settings, start_dev_server
 from tests.live import QUICK_STREAMS, ThreadedApi
 from worker import build_activities, build_worker
 

@@ -22,7 +22,7 @@ from api.deps import get_temporal_client
 from api.limits import RateLimiter, active_runs_query
 from api.main import create_app
 from settings import Settings
-from tests.helpers.api import FAST, RUNS, pending, poll
+from tests.helpers.frontends import FAST, RUNS, pending, poll
 from tests.live import ThreadedApi
 
 SUFFIX = uuid.uuid4().hex[:8]

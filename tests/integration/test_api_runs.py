@@ -17,7 +17,7 @@ from api.deps import get_temporal_client
 from api.main import create_app
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.api import FAST, RUNS, code, pending, poll
+from tests.helpers.frontends import FAST, RUNS, code, pending, poll
 from workflows.search_attributes import approval_workflow_id, research_workflow_id
 
 

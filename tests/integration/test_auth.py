@@ -32,7 +32,7 @@ from api.visibility import runs_query
 from cli.client import ApiClient
 from cli.main import app as cli_app
 from settings import Settings
-from tests.helpers.api import FAST, RUNS, code, pending, poll
+from tests.helpers.frontends import FAST, RUNS, code, pending, poll
 from tests.helpers.stack import free_port
 from tests.live import ThreadedApi
 from workflows.search_attributes import RESEARCH_OWNER, research_workflow_id
@@ -381,7 +381,7 @@ async def test_web_page_sends_the_key_typed_into_its_field(
     client: Client, settings: Settings, worker: Worker
 ) -> None:
     async_api = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
-    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, InLoopServer
+    from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, InLoopServer
 
     if not CHROMIUM.exists():
         pytest.skip("needs the system Chromium at /usr/bin/chromium")

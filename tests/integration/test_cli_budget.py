@@ -20,7 +20,7 @@ from cli.client import ApiClient
 from domain.run import PendingInput, RunStatus, RunView, Stage, Usage
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from tests.helpers.cli import Cli, handle_of, ok, one_line_error, posted_body
+from tests.helpers.frontends import Cli, handle_of, ok, one_line_error, posted_body
 from tests.live import ThreadedApi
 from workflows.research import ResearchWorkflow
 

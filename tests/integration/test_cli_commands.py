@@ -22,7 +22,7 @@ from cli.sse import follow_events
 from domain.run import RunEvent, RunView
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from tests.helpers.cli import Cli, handle_of, ok, one_line_error
+from tests.helpers.frontends import Cli, handle_of, ok, one_line_error
 from tests.helpers.stack import free_port
 from tests.live import ThreadedApi
 

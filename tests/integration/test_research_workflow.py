@@ -21,7 +21,7 @@ from domain.run import (
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from tests.helpers.clock import skip_time
+from tests.helpers.stack import skip_time
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import COST_USD, research_workflow_id

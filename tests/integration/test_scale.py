@@ -23,8 +23,7 @@ from temporalio.client import Client
 
 from settings import PROJECT_ROOT, Settings
 from stack.env import child_env
-from tests.helpers.stack import free_port
-from tests.helpers.workers import identity, pollers
+from tests.helpers.stack import free_port, identity, pollers
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -17,7 +17,7 @@ from domain.run import RunStatus
 from settings import PROJECT_ROOT
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
+from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from settings import PROJECT_ROOT
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
+from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import Page, Route, async_playwright, expect

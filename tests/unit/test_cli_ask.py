@@ -13,7 +13,7 @@ from rich.console import Console
 from cli.ask import EXIT_OK, EXIT_RUN_FAILED, Asker
 from cli.client import ApiClient
 from domain.run import ClarifyingQuestion, PendingInput, RunStatus, RunView, Stage
-from tests.helpers.cli import posted_body
+from tests.helpers.frontends import posted_body
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 QUESTIONS = [
