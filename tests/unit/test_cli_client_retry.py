@@ -1,6 +1,6 @@
 """The CLI sends a person's answer or decision with a request id, and sends it again with the
 same id when the reply was lost, so the run applies it once (the API's side of that promise:
-tests/test_exactly_once.py)."""
+tests/integration/test_exactly_once.py)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus
 from domain.state import ResearchInput
 from settings import Settings
 from stack.llm_server import LlamaServer, default_model_path
-from tests.conftest import free_port, write_corpus
 from tests.helpers import wait_for_status
+from tests.helpers.stack import free_port, write_corpus
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id

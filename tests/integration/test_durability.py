@@ -17,9 +17,9 @@ from domain.run import ClarificationAnswer, Decision, RunOptions, RunStatus
 from domain.state import ResearchInput
 from settings import PROJECT_ROOT, Settings
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import connect, free_port
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id

@@ -7,66 +7,25 @@ accepts the revision and opens a citation. Each step leaves a screenshot in test
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
-from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.deps import get_temporal_client
-from api.main import create_app
-from settings import Settings
-from tests.conftest import free_port
+from settings import PROJECT_ROOT
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import Page, Route, async_playwright, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The system browser, never one downloaded by `playwright install` (this machine has no internet).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web"
+SHOTS = PROJECT_ROOT / "test-artifacts" / "web"
 # Markup in the question must come back as text: it is user input shown on every page.
 QUESTION = "How is grid energy stored? <b>not bold</b>"
-STEP = 30_000  # ms: one workflow step with the scripted LLM takes well under a second
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs the system Chromium at /usr/bin/chromium (`apt-get install chromium`; "
-    ".ci/run installs it)",
-)
-
-
-class _Server(uvicorn.Server):
-    # pytest keeps Ctrl+C: a server inside the test must not take the signal handlers over.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@pytest.fixture
-async def base_url(client: Client, settings: Settings) -> AsyncIterator[str]:
-    """The API on a real port, in the test's own event loop (so it can share the client)."""
-    app = create_app(settings)
-    app.dependency_overrides[get_temporal_client] = lambda: client
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why the server could not start
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+pytestmark = needs_chromium
 
 
 @pytest.fixture

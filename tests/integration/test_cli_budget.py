@@ -18,17 +18,11 @@ from cli.ask import EXIT_API_ERROR, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Asker
 from cli.budget import budget_limits, limits_text, parse_duration
 from cli.client import ApiClient
 from domain.run import PendingInput, RunStatus, RunView, Stage, Usage
-from tests import test_cli_commands
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.frontends import Cli, handle_of, ok, one_line_error, posted_body
 from tests.live import ThreadedApi
-from tests.test_cli_ask import posted_body
-from tests.test_cli_commands import Cli, handle_of, ok, one_line_error
 from workflows.research import ResearchWorkflow
-
-# The live API and the CLI runner of the client-command tests (module-scoped fixtures).
-live_api = test_cli_commands.live_api
-cli = test_cli_commands.cli
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SPENT = "The run's budget ran out: 1200 of 1000 tokens used. So far: 1200 tokens, $0.0042."

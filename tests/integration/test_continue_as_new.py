@@ -36,8 +36,8 @@ from domain.run import (
 )
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, stack_settings, start_dev_server
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers.stack import connect, stack_settings, start_dev_server
 from tests.histories.record import chain_of
 from tests.live import QUICK_STREAMS, RUNS, ThreadedApi, assert_complete, read_events, run_handle
 from worker import build_activities, build_worker

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.report import Result, md_table
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from settings import PROJECT_ROOT
 
 
 def test_orchestration_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ from cli.sse import SseMessage, SseParser
 from domain.run import RunEvent
 from domain.state import ResearchInput
 from settings import Settings
-from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import free_port
 from tests.live import (
     QUICK_STREAMS,
     RUNS,

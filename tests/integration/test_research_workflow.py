@@ -21,6 +21,7 @@ from domain.state import ResearchInput
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import skip_time
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import COST_USD, research_workflow_id
@@ -114,8 +115,10 @@ async def test_bogus_citation_is_dropped(client, settings, worker, llm, run_id):
 
 
 async def test_wait_past_deadline_expires(client, settings, worker, llm, run_id):
-    handle = await start(client, settings, run_id, input_timeout=timedelta(seconds=2))
-    final = await handle.result()
+    # A week's wait for the clarification, passed on the dev server's skipped clock.
+    handle = await start(client, settings, run_id, input_timeout=timedelta(days=7))
+    await skip_time(client, handle.id)
+    final = await asyncio.wait_for(handle.result(), timeout=60)
     assert final.status == RunStatus.expired
     assert final.finish_reason and "clarification" in final.finish_reason
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from rich.console import Console
 from cli.ask import EXIT_OK, EXIT_RUN_FAILED, Asker
 from cli.client import ApiClient
 from domain.run import ClarifyingQuestion, PendingInput, RunStatus, RunView, Stage
+from tests.helpers.frontends import posted_body
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 QUESTIONS = [
@@ -32,15 +32,6 @@ def pending(kind: str, revision: int = 0, content: str | None = None) -> Pending
         content=content,
         revision=revision,
     )
-
-
-def posted_body(path: str, request: httpx.Request) -> dict[str, Any]:
-    """A POST's JSON body; every answer and decision must carry its own idempotency key, which
-    is checked here and dropped so that tests compare what the person sent."""
-    body = json.loads(request.content)
-    if path.endswith(("/clarification", "/acceptance")):
-        assert len(body.pop("request_id")) == 32
-    return body
 
 
 class FakeApi:

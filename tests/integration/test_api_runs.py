@@ -17,10 +17,8 @@ from api.deps import get_temporal_client
 from api.main import create_app
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers.frontends import FAST, RUNS, code, pending, poll
 from workflows.search_attributes import approval_workflow_id, research_workflow_id
-
-RUNS = "/api/v1/runs"
-FAST = {"depth": 1, "breadth": 2}
 
 
 @pytest.fixture
@@ -30,30 +28,6 @@ async def api(client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncCl
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield http
-
-
-def code(resp: httpx.Response) -> tuple[int, str | None]:
-    body = resp.json()
-    return resp.status_code, body.get("error_code") if isinstance(body, dict) else None
-
-
-async def poll(
-    api: httpx.AsyncClient, run_id: str, until: Callable[[dict[str, Any]], bool], within: float = 60
-) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    view: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        resp = await api.get(f"{RUNS}/{run_id}")
-        assert resp.status_code == 200, resp.text
-        view = resp.json()
-        if until(view):
-            return view
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not reached in {within}s: {view}")
-
-
-def pending(kind: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda v: (v.get("pending") or {}).get("kind") == kind
 
 
 def status_in(*statuses: str) -> Callable[[dict[str, Any]], bool]:

@@ -32,9 +32,9 @@ from api.visibility import runs_query
 from cli.client import ApiClient
 from cli.main import app as cli_app
 from settings import Settings
-from tests.conftest import free_port
+from tests.helpers.frontends import FAST, RUNS, code, pending, poll
+from tests.helpers.stack import free_port
 from tests.live import ThreadedApi
-from tests.test_api_runs import FAST, RUNS, code, pending, poll
 from workflows.search_attributes import RESEARCH_OWNER, research_workflow_id
 
 SUFFIX = uuid.uuid4().hex[:8]
@@ -381,14 +381,14 @@ async def test_web_page_sends_the_key_typed_into_its_field(
     client: Client, settings: Settings, worker: Worker
 ) -> None:
     async_api = pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
-    from tests.test_web_page import CHROMIUM, CHROMIUM_ARGS, _Server
+    from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, InLoopServer
 
     if not CHROMIUM.exists():
         pytest.skip("needs the system Chromium at /usr/bin/chromium")
     app = create_app(with_keys(settings))
     app.dependency_overrides[get_temporal_client] = lambda: client
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = InLoopServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -22,8 +22,8 @@ from api.deps import get_temporal_client
 from api.limits import RateLimiter, active_runs_query
 from api.main import create_app
 from settings import Settings
+from tests.helpers.frontends import FAST, RUNS, pending, poll
 from tests.live import ThreadedApi
-from tests.test_api_runs import FAST, RUNS, pending, poll
 
 SUFFIX = uuid.uuid4().hex[:8]
 ADA, GRACE = f"ada-{SUFFIX}", f"grace-{SUFFIX}"

@@ -7,7 +7,6 @@ with new limits and the run completes; on a second run they stop it instead.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,28 +14,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from domain.run import RunStatus
-from tests import test_web_page
+from settings import PROJECT_ROOT
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import Page, async_playwright, expect
 
-pytestmark = test_web_page.pytestmark
-base_url = test_web_page.base_url  # the API on a real port, sharing the test's Temporal client
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web-budget"
-STEP = test_web_page.STEP
+pytestmark = needs_chromium
+SHOTS = PROJECT_ROOT / "test-artifacts" / "web-budget"
 
 
 @pytest.fixture
 async def page(base_url: str) -> AsyncIterator[Page]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(test_web_page.CHROMIUM), args=test_web_page.CHROMIUM_ARGS
-        )
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = await browser.new_context(
                 base_url=base_url, viewport={"width": 1280, "height": 900}

@@ -9,9 +9,9 @@ from rich.console import Console
 
 from cli.doctor import render, run_checks
 from settings import Settings
-from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
+from tests.helpers.stack import free_port
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The API remembers who owns a workflow: one describe per run, not one per request, and the
-answer is the same 404 for everyone else (isolation on a real server: tests/test_auth.py)."""
+answer is the same 404 for everyone else (isolation on a real server:
+tests/integration/test_auth.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,12 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from settings import PROJECT_ROOT, Settings
 from stack.env import child_env
-from tests.conftest import free_port
+from tests.helpers.stack import free_port, identity, pollers
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -45,11 +42,6 @@ def spawn(settings: Settings, args: list[str], log: Path) -> subprocess.Popen[by
         )
 
 
-def identity(proc: subprocess.Popen[bytes]) -> str:
-    # The SDK's default client identity, which history records on every activity it ran.
-    return f"{proc.pid}@{socket.gethostname()}"
-
-
 async def until(condition, within: float = 60.0, every: float = 0.2):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -58,17 +50,6 @@ async def until(condition, within: float = 60.0, every: float = 0.2):  # type: i
             return result
         await asyncio.sleep(every)
     raise AssertionError(f"not reached in {within}s")
-
-
-async def pollers(client: Client, task_queue: str) -> set[str]:
-    resp = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-        )
-    )
-    return {p.identity for p in resp.pollers}
 
 
 async def activity_runners(client: Client, workflow_id: str) -> dict[str, str]:

@@ -8,49 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import Result
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.worker import Worker
-from typer.testing import CliRunner
 
 from cli.ask import EXIT_API_ERROR, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE, EXIT_USAGE
 from cli.client import ApiClient
-from cli.main import app
 from cli.sse import follow_events
 from domain.run import RunEvent, RunView
-from settings import Settings
-from tests.conftest import free_port
 from tests.fakes.llm_server import FakeLLM
 from tests.helpers import pending_kind, wait_for_status
-from tests.live import QUICK_STREAMS, ThreadedApi
-from workflows.research import ResearchWorkflow
-from workflows.search_attributes import research_workflow_id
-
-
-@pytest.fixture(scope="module")
-def live_api(settings: Settings) -> Iterator[ThreadedApi]:
-    api = ThreadedApi(settings.model_copy(update=QUICK_STREAMS)).start()
-    yield api
-    api.stop()
-
-
-class Cli:
-    def __init__(self, api_url: str) -> None:
-        self.api_url = api_url
-
-    async def __call__(self, *args: str) -> Result:
-        argv = [*args, "--api-url", self.api_url]
-        return await asyncio.to_thread(CliRunner().invoke, app, argv)
-
-
-@pytest.fixture
-def cli(live_api: ThreadedApi) -> Cli:
-    return Cli(live_api.url)
+from tests.helpers.frontends import Cli, handle_of, ok, one_line_error
+from tests.helpers.stack import free_port
+from tests.live import ThreadedApi
 
 
 async def start_run(api_url: str, run_id: str) -> None:
@@ -60,27 +34,10 @@ async def start_run(api_url: str, run_id: str) -> None:
         assert resp.status_code == 202, resp.text
 
 
-def handle_of(client: Client, run_id: str) -> WorkflowHandle:
-    return client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
-
-
 def report_revision(n: int) -> Callable[[RunView], bool]:
     return lambda v: (
         v.pending is not None and v.pending.kind == "report" and v.pending.revision == n
     )
-
-
-def ok(result: Result, *fragments: str) -> str:
-    assert result.exit_code == EXIT_OK, (result.stdout, result.stderr)
-    for fragment in fragments:
-        assert fragment in result.stdout, (fragment, result.stdout)
-    return result.stdout
-
-
-def one_line_error(result: Result, code: int, starts: str) -> None:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert result.stderr.startswith(f"error: {starts}"), result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
 async def test_a_reviewer_drives_a_run_from_the_terminal(

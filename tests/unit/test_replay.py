@@ -17,7 +17,7 @@ from temporalio.worker import Replayer
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
 
 def test_every_scenario_is_recorded() -> None:
