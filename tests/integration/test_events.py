@@ -68,7 +68,10 @@ async def test_sse_resumes_after_a_dropped_connection(
         kinds = {e.type for e in first + rest}
         assert {"stage_changed", "query_issued", "source_read", "llm_call"} <= kinds
         assert {"input_awaited", "input_received"} <= kinds
-        # Reconnecting after the terminal event: 204 tells EventSource to stop for good.
+        # Reconnecting after the terminal event once the run has closed (it still saves
+        # run.json after `finished`; until then a reconnect gets a stream that ends at once):
+        # 204 tells EventSource to stop for good.
+        await handle.result()
         done = await http.get(url, headers={"Last-Event-ID": str(rest[-1].seq)})
         assert done.status_code == 204
         # A fresh client from zero replays the same log.
