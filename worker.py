@@ -19,6 +19,7 @@ from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from activities.table import task_queue
 from providers.artifacts import ArtifactStore
 from providers.llm import ChatClient, build_chat_client
 from providers.local_index import LocalIndex
@@ -30,7 +31,6 @@ from settings import Settings, get_settings
 from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
-from workflows.activity_calls import SEARCH_QUEUE_INFIX
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
@@ -70,9 +70,6 @@ def build_activities(
         read.read_source,
         artifacts.save_json,
     ]
-
-
-LLM_QUEUE_SUFFIX = "-llm"  # must match workflows/activity_calls.py
 
 
 class WorkerGroup:
@@ -117,63 +114,78 @@ def closable_owners(activities: Sequence[Callable[..., Any]]) -> list[Any]:
     return list(owners.values())
 
 
-def search_workers(
-    client: Client, settings: Settings, search: SearchActivities, shutdown: timedelta
-) -> list[Worker]:
-    """One worker per configured web provider, on its own queue under its own limits."""
-    workers = []
-    for name in search.web_providers:
-        per_minute, concurrent = settings.search_limit(name)
-        workers.append(
-            Worker(
-                client,
-                task_queue=f"{settings.task_queue}{SEARCH_QUEUE_INFIX}{name}",
-                activities=[search.provider],
-                max_concurrent_activities=concurrent,
-                max_task_queue_activities_per_second=per_minute / 60 if per_minute else None,
-                graceful_shutdown_timeout=shutdown,
-            )
-        )
-    return workers
+def queue_activities(
+    base: str, activities: Sequence[Callable[..., Any]]
+) -> dict[str, list[Callable[..., Any]]]:
+    """The activities each task queue of a worker on `base` serves, by queue name (from
+    activities/table.py's `task_queue`, as the workflow's calls name them): all of them on
+    `base`, where runs started before the LLM and provider queues schedule them; the LLM calls
+    on the LLM queue; one provider's searches on each configured web provider's queue."""
+    queues = {base: list(activities)}
+    llm = [fn for fn in activities if _owned_by(fn, LLMActivities)]
+    if llm:
+        queues[task_queue(base, "llm")] = llm
+    if (search := _search_owner(activities)) is not None:
+        for name in search.web_providers:
+            queues[task_queue(base, "search", name)] = [search.provider]
+    return queues
+
+
+def _owned_by(fn: Callable[..., Any], cls: type) -> bool:
+    return isinstance(getattr(fn, "__self__", None), cls)
+
+
+def _search_owner(activities: Sequence[Callable[..., Any]]) -> SearchActivities | None:
+    """The SearchActivities behind `activities`, if they include the search activities."""
+    owners = (getattr(fn, "__self__", None) for fn in activities)
+    return next((o for o in owners if isinstance(o, SearchActivities)), None)
 
 
 def build_worker(
     client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
 ) -> WorkerGroup:
-    llm = [fn for fn in activities if isinstance(getattr(fn, "__self__", None), LLMActivities)]
-    search = next(
-        (
-            owner
-            for fn in activities
-            if isinstance(owner := getattr(fn, "__self__", None), SearchActivities)
-        ),
-        None,
-    )
+    base = settings.task_queue
+    queues = queue_activities(base, activities)
     # On SIGTERM, running activities get this long to finish; then they are cancelled and
     # Temporal retries them on another worker.
     shutdown = timedelta(seconds=settings.worker_shutdown_timeout_s)
-    main = Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=list(activities),  # still here for runs started before the LLM queue
-        graceful_shutdown_timeout=shutdown,
-        max_cached_workflows=settings.worker_max_cached_workflows,
-    )
-    workers = [main]
-    if llm:
-        rpm = settings.llm_requests_per_minute
-        llm_worker = Worker(
+    workers = [
+        Worker(
             client,
-            task_queue=settings.task_queue + LLM_QUEUE_SUFFIX,
-            activities=llm,
-            max_concurrent_activities=settings.llm_max_concurrent,
-            max_task_queue_activities_per_second=rpm / 60 if rpm else None,
+            task_queue=base,
+            workflows=WORKFLOWS,
+            activities=queues.pop(base),
             graceful_shutdown_timeout=shutdown,
+            max_cached_workflows=settings.worker_max_cached_workflows,
         )
-        workers.append(llm_worker)
-    if search is not None:
-        workers += search_workers(client, settings, search, shutdown)
+    ]
+    if (llm := queues.pop(task_queue(base, "llm"), None)) is not None:
+        rpm = settings.llm_requests_per_minute
+        workers.append(
+            Worker(
+                client,
+                task_queue=task_queue(base, "llm"),
+                activities=llm,
+                max_concurrent_activities=settings.llm_max_concurrent,
+                max_task_queue_activities_per_second=rpm / 60 if rpm else None,
+                graceful_shutdown_timeout=shutdown,
+            )
+        )
+    # One queue per configured web provider, each under its own limits.
+    search = _search_owner(activities)
+    for provider in search.web_providers if search is not None else []:
+        per_minute, concurrent = settings.search_limit(provider)
+        queue = task_queue(base, "search", provider)
+        workers.append(
+            Worker(
+                client,
+                task_queue=queue,
+                activities=queues[queue],
+                max_concurrent_activities=concurrent,
+                max_task_queue_activities_per_second=per_minute / 60 if per_minute else None,
+                graceful_shutdown_timeout=shutdown,
+            )
+        )
     return WorkerGroup(workers, closable_owners(activities))
 
 

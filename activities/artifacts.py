@@ -8,6 +8,7 @@ import re
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.table import SAVE_JSON
 from domain.calls import SaveJson
 from providers.artifacts import ArtifactStore, run_key
 
@@ -19,7 +20,7 @@ class ArtifactActivities:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
 
-    @activity.defn(name="artifacts.save_json")
+    @activity.defn(name=SAVE_JSON.name)
     async def save_json(self, req: SaveJson) -> str:
         """Write `runs/<run_id>/<name>` atomically and return its key (same input, same file)."""
         if not _PLAIN_NAME.fullmatch(req.name):

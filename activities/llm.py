@@ -16,6 +16,14 @@ from temporalio import activity
 
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
 from activities.report_render import render_report
+from activities.table import (
+    FIND_GAPS,
+    GENERATE_QUERIES,
+    PLAN,
+    PROPOSE_QUESTIONS,
+    TAKE_NOTES,
+    WRITE_REPORT,
+)
 from domain.calls import (
     GapsRequest,
     GapsResult,
@@ -60,7 +68,7 @@ class LLMActivities:
         self.chat = chat
         self.store = store
 
-    @activity.defn(name="llm.propose_questions")
+    @activity.defn(name=PROPOSE_QUESTIONS.name)
     async def propose_questions(self, req: QuestionsRequest) -> QuestionsResult:
         prompt = (
             f"Research question: {req.question}\n"
@@ -74,7 +82,7 @@ class LLMActivities:
         questions = [ClarifyingQuestion(id=f"q{i}", text=t) for i, t in enumerate(texts, 1)]
         return QuestionsResult(questions=questions, usage=usage)
 
-    @activity.defn(name="llm.plan")
+    @activity.defn(name=PLAN.name)
     async def plan(self, req: PlanRequest) -> PlanResult:
         context = "".join(f"\n- {q} {a}" for q, a in req.clarifications.items())
         prompt = f"Research question: {req.question}\n"
@@ -89,7 +97,7 @@ class LLMActivities:
             plan=result.text.strip() or f"1. Research: {req.question}", usage=result.usage
         )
 
-    @activity.defn(name="llm.generate_queries")
+    @activity.defn(name=GENERATE_QUERIES.name)
     async def generate_queries(self, req: QueriesRequest) -> QueriesResult:
         prompt = f"Research question: {req.question}\nPlan:\n{req.plan[:1500]}\n"
         if req.gaps:
@@ -103,7 +111,7 @@ class LLMActivities:
             )
         return QueriesResult(queries=draft.queries[: req.count], usage=usage)
 
-    @activity.defn(name="llm.take_notes")
+    @activity.defn(name=TAKE_NOTES.name)
     async def take_notes(self, req: NotesRequest) -> NotesResult:
         source = req.source
         passages = "\n".join(f"[{p.id}] {p.text[:1200]}" for p in source.passages)
@@ -127,7 +135,7 @@ class LLMActivities:
         ]
         return NotesResult(notes=notes, usage=usage)
 
-    @activity.defn(name="llm.find_gaps")
+    @activity.defn(name=FIND_GAPS.name)
     async def find_gaps(self, req: GapsRequest) -> GapsResult:
         notes = _notes_digest(req.notes, {})
         prompt = (
@@ -139,7 +147,7 @@ class LLMActivities:
             draft, usage = await self.chat.complete_json(SYSTEM, prompt, GapsDraft, max_tokens=200)
         return GapsResult(gaps=[g.strip() for g in draft.gaps if g.strip()][:3], usage=usage)
 
-    @activity.defn(name="llm.write_report")
+    @activity.defn(name=WRITE_REPORT.name)
     async def write_report(self, req: ReportRequest) -> ReportResult:
         numbers = {s.source_id: s.number for s in req.sources}
         sources = "\n".join(f"[{s.number}] {s.title}" for s in req.sources) or "(none)"

@@ -8,6 +8,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.table import READ_SOURCE
 from domain.calls import ReadRequest
 from domain.sources import ReadSource
 from providers.artifacts import ArtifactStore, source_key
@@ -29,7 +30,7 @@ class ReadActivities:
         if self.web is not None:
             await self.web.aclose()
 
-    @activity.defn(name="read.read_source")
+    @activity.defn(name=READ_SOURCE.name)
     async def read_source(self, req: ReadRequest) -> ReadSource:
         """Store the source's full text under the run and return its best passages for the query."""
         if req.hit.provider != "local":

@@ -10,9 +10,8 @@ import re
 from pydantic import BaseModel
 
 from activities.drafts import ReportDraft
+from domain.citations import CITATION
 from domain.sources import CitedSource
-
-INLINE_CITATION = re.compile(r"\[(\d{1,4})\]")
 
 
 class Rendered(BaseModel):
@@ -40,7 +39,7 @@ def render_report(
 
     def clean_inline(text: str) -> str:
         # Citations the model wrote inside the text obey the same rule as the structured ones.
-        return INLINE_CITATION.sub(lambda m: m.group(0) if keep(int(m.group(1))) else "", text)
+        return CITATION.sub(lambda m: m.group(0) if keep(int(m.group(1))) else "", text)
 
     title = draft.title.strip() or "Research report"
     lines = [f"# {'(Partial) ' if partial else ''}{title}", ""]

@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.table import SEARCH_ALL, SEARCH_PROVIDER, SEARCH_PROVIDERS
 from domain.calls import (
     ProviderSearchRequest,
     ProvidersRequest,
@@ -37,12 +38,12 @@ class SearchActivities:
         """Names of the providers that get their own task queue (all but the local index)."""
         return [p.name for p in self.providers if p.name != "local"]
 
-    @activity.defn(name="search.providers")
+    @activity.defn(name=SEARCH_PROVIDERS.name)
     async def providers_for(self, req: ProvidersRequest) -> ProvidersResult:
         """The configured providers a run's `sources` pick; none configured is a final error."""
         return ProvidersResult(providers=[p.name for p in self.chosen(req.sources)])
 
-    @activity.defn(name="search.provider")
+    @activity.defn(name=SEARCH_PROVIDER.name)
     async def provider(self, req: ProviderSearchRequest) -> SearchResult:
         """One provider's hits; its errors keep their classification (bad key, rate limit)."""
         provider = self.by_name.get(req.provider)
@@ -60,7 +61,7 @@ class SearchActivities:
         activity.logger.info("search %s %r: %d hits", req.provider, req.query, len(hits))
         return SearchResult(hits=hits)
 
-    @activity.defn(name="search.search")
+    @activity.defn(name=SEARCH_ALL.name)
     async def search(self, req: SearchRequest) -> SearchResult:
         """Hits from all providers, merged; fails (and is retried) only if every provider fails."""
         providers = self.chosen(req.sources)

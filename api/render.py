@@ -1,34 +1,25 @@
-"""Just enough Markdown for a report: sections and citations for JSON, and a plain HTML page.
+"""A report in the API's formats: sections and citations for JSON, and a standalone HTML page.
 
-The report is LLM output and may quote fetched web pages, so it is untrusted: every character is
-escaped before the few inline forms we support are turned into tags. Citations are `[n]`, where
-n is a source's number in the run's sources.json.
+The report is LLM output and may quote fetched web pages, so it is untrusted: its Markdown is
+parsed by markdown-it-py and the HTML sanitised by nh3 (api/markdown_html.py). Citations are
+`[n]` (domain/citations.py), where n is a source's number in the run's sources.json.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
-from api.schemas import Citation, ReportSection
+from markdown_it.token import Token
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
-_NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-# Applied to already-escaped text, so `&`, `<`, `"` cannot appear raw in the URL or the label.
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`\n]+)`")
-_CITATION = re.compile(r"\[(\d{1,4})\]")
-_TAG = re.compile(r"(<[^>]*>)")
+from api.markdown_html import parse, render_tokens, sanitise
+from api.schemas import Citation, ReportSection
+from domain.citations import citation_numbers
+
+__all__ = ["citation_numbers", "markdown_sections", "markdown_to_html", "report_citations"]
+
 # The heading `render_report` puts over its list of cited sources.
 SOURCES_TITLE = "sources"
-
-
-def citation_numbers(text: str) -> list[int]:
-    """The source numbers cited in `text`, in order of first citation."""
-    return list(dict.fromkeys(int(n) for n in _CITATION.findall(text)))
 
 
 def numbered_sources(sources: Any) -> dict[int, dict[str, Any]]:
@@ -69,65 +60,65 @@ def report_citations(sections: list[ReportSection], sources: Any) -> list[Citati
     return citations
 
 
+def _headings(tokens: list[Token]) -> list[tuple[int, str, int, int]]:
+    """(level, title, first line, line after) of each top-level heading, in order."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0 and token.map:
+            title = tokens[i + 1].content.strip()
+            found.append((int(token.tag[1]), title, token.map[0], token.map[1]))
+    return found
+
+
 def markdown_sections(markdown: str) -> list[ReportSection]:
     """Split on headings; text before the first heading becomes an untitled level-0 section."""
+    lines = markdown.splitlines()
+    headings = _headings(parse(markdown))
     sections: list[ReportSection] = []
-    title, level = "", 0
-    lines: list[str] = []
-    for line in markdown.splitlines():
-        if m := _HEADING.match(line):
-            if title or any(s.strip() for s in lines):
-                sections.append(_section(title, level, lines))
-            title, level, lines = m.group(2), len(m.group(1)), []
-        else:
-            lines.append(line)
-    if title or any(s.strip() for s in lines):
-        sections.append(_section(title, level, lines))
+    starts = [(0, "", 0, 0), *headings]
+    for n, (level, title, _, body_from) in enumerate(starts):
+        body_to = headings[n][2] if n < len(headings) else len(lines)
+        content = "\n".join(lines[body_from:body_to]).strip()
+        if title or content:
+            sections.append(
+                ReportSection(
+                    title=title, level=level, content=content, citations=citation_numbers(content)
+                )
+            )
     return sections
 
 
-def _section(title: str, level: int, lines: list[str]) -> ReportSection:
-    content = _join(lines)
-    return ReportSection(
-        title=title, level=level, content=content, citations=citation_numbers(content)
-    )
-
-
-def _join(lines: list[str]) -> str:
-    return "\n".join(lines).strip()
-
-
-def _inline(text: str, cited: frozenset[int] = frozenset()) -> str:
-    out = html.escape(text, quote=True)
-    out = _CODE.sub(r"<code>\1</code>", out)
-    out = _BOLD.sub(r"<strong>\1</strong>", out)
-    out = _LINK.sub(r'<a href="\2" rel="noopener noreferrer">\1</a>', out)
-    if not cited:
-        return out
-
-    def link(m: re.Match[str]) -> str:
-        # Only numbers with a source entry below become links: no dangling anchors.
-        n = m.group(1)
-        if int(n) not in cited:
-            return m.group(0)
-        return f'<a class="cite" href="#source-{n}">{m.group(0)}</a>'
-
-    # Every `<` left is one of our tags (the text was escaped), so this splits text from markup
-    # and a `[n]` inside a link's address stays as it is.
-    parts = _TAG.split(out)
-    return "".join(p if p.startswith("<") else _CITATION.sub(link, p) for p in parts)
+def _without_source_list(tokens: list[Token]) -> list[Token]:
+    """The report's own plain source list dropped (a richer one is built from sources.json)."""
+    kept: list[Token] = []
+    skipping: int | None = None  # heading level of the report's own source list, while in it
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0:
+            level = int(token.tag[1])
+            if skipping is not None and level <= skipping:
+                skipping = None
+            if skipping is None and tokens[i + 1].content.strip().lower() == SOURCES_TITLE:
+                skipping = level
+        if skipping is None:
+            kept.append(token)
+    return kept
 
 
 def _sources_html(by_number: dict[int, dict[str, Any]]) -> list[str]:
     out = ['<section id="sources">', "<h2>Sources</h2>", "<ol>"]
     for number, source in sorted(by_number.items()):
-        title = _inline(str(source.get("title") or source.get("source_id") or "untitled"))
+        title = html.escape(str(source.get("title") or source.get("source_id") or "untitled"))
         url = str(source.get("url") or "")
-        link = _inline(f"[{url}]({url})") if url.startswith(("http://", "https://")) else ""
+        # Only web addresses become links; a local document's path is left out.
+        link = (
+            f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+            if url.startswith(("http://", "https://"))
+            else ""
+        )
         out.append(f'<li id="source-{number}" value="{number}"><strong>{title}</strong> {link}')
         for passage in source.get("passages") or []:
             if isinstance(passage, dict) and passage.get("cited"):
-                out.append(f"<blockquote>{_inline(str(passage.get('text', '')))}</blockquote>")
+                out.append(f"<blockquote>{html.escape(str(passage.get('text', '')))}</blockquote>")
         out.append("</li>")
     return [*out, "</ol>", "</section>"]
 
@@ -135,57 +126,17 @@ def _sources_html(by_number: dict[int, dict[str, Any]]) -> list[str]:
 def markdown_to_html(markdown: str, title: str, sources: Any = None) -> str:
     """A standalone page; with sources.json, `[n]` links to source n and its cited passages."""
     by_number = numbered_sources(sources)
-    cited = frozenset(by_number)
-    skipping: int | None = None  # heading level of the report's own source list, while in it
-    body: list[str] = []
-    paragraph: list[str] = []
-    list_tag: str | None = None
-
-    def flush() -> None:
-        nonlocal list_tag
-        if paragraph:
-            body.append("<p>" + "<br>\n".join(_inline(p, cited) for p in paragraph) + "</p>")
-            paragraph.clear()
-        if list_tag:
-            body.append(f"</{list_tag}>")
-            list_tag = None
-
-    for line in markdown.splitlines():
-        heading = _HEADING.match(line)
-        item = _BULLET.match(line) or _NUMBERED.match(line)
-        if heading:
-            flush()
-            n = len(heading.group(1))
-            if skipping is not None and n > skipping:
-                continue
-            skipping = None
-            if by_number and heading.group(2).strip().lower() == SOURCES_TITLE:
-                skipping = n  # replaced by the richer list built from sources.json
-                continue
-            body.append(f"<h{n}>{_inline(heading.group(2), cited)}</h{n}>")
-        elif skipping is not None:
-            continue
-        elif item:
-            tag = "ul" if item.re is _BULLET else "ol"
-            if paragraph or list_tag != tag:
-                flush()
-                body.append(f"<{tag}>")
-                list_tag = tag
-            body.append(f"<li>{_inline(item.group(1), cited)}</li>")
-        elif not line.strip():
-            flush()
-        else:
-            if list_tag:
-                flush()
-            paragraph.append(line.strip())
-    flush()
+    tokens = parse(markdown)
     if by_number:
-        body += _sources_html(by_number)
+        tokens = _without_source_list(tokens)
+    body = render_tokens(tokens, {"cite": "anchor", "cited": frozenset(by_number)})
+    if by_number:
+        body += "\n".join(_sources_html(by_number)) + "\n"
     return (
         '<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;"
         "padding:0 1rem;line-height:1.5}</style></head>\n<body>\n"
-        + "\n".join(body)
+        + sanitise(body)
         + "\n</body></html>\n"
     )

@@ -170,6 +170,11 @@ class ReportJson(BaseModel):
     status: RunStatus
     finish_reason: str | None = None
     markdown: str
+    html: str = Field(
+        default="",
+        description="The report as sanitised HTML for a page: citations are "
+        '`<button class="cite" data-cite="n">`, headings start at h2',
+    )
     sections: list[ReportSection]
     citations: list[Citation] = Field(default_factory=list)
     sources: Any = Field(default=None, description="The run's sources.json, when written")

@@ -22,7 +22,7 @@ OPTIONS: dict[str, object] = {
     "max_sources": 1,
     "require_acceptance": False,
 }
-HEARTBEAT_TIMEOUT_S = 3  # workflows/activity_calls.py, LLM activities
+HEARTBEAT_TIMEOUT_S = 3  # activities/table.py, LLM activities
 
 
 async def poll(check: object, limit_s: float = 180) -> float:
@@ -95,7 +95,7 @@ async def run(mode: str) -> Result:
     )
     result.notes.append(
         f"The retry waits for the {HEARTBEAT_TIMEOUT_S} s heartbeat timeout of the LLM "
-        "activities (workflows/activity_calls.py), counted from the last heartbeat the server "
+        "activities (activities/table.py), counted from the last heartbeat the server "
         "recorded, plus the 0.5 s first retry interval; the new worker is not the bottleneck "
         "(it is started right after the kill and the retry reaches the LLM only when the "
         "timeout fires). The worker's own heartbeats (every 1 s) reach the server at most "

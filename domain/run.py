@@ -1,7 +1,8 @@
 """Inputs, outputs and state views of the research and approval workflows.
 
 These models cross the Temporal boundary (workflow inputs, update/query payloads) and the REST
-boundary, so they stay plain pydantic with no I/O. Activity payloads live in `domain/calls.py`.
+boundary, so they stay plain pydantic with no I/O. Activity payloads live in `domain/calls.py`;
+a run's input and its whole durable state (`ResearchInput`, `RunState`) in `domain/state.py`.
 """
 
 from __future__ import annotations
@@ -70,20 +71,6 @@ class RunOptions(BaseModel):
         le=MAX_WAIT,
         description="How long a human wait may last before the run ends `expired`",
     )
-
-
-class ResearchInput(BaseModel):
-    run_id: str
-    question: str
-    options: RunOptions = Field(default_factory=RunOptions)
-    created_by: str = "anonymous"
-    # An activity no worker started in this long was lost (say, the server died while handing
-    # it out) and is scheduled again. Not an API option; tests shorten it.
-    task_start_timeout: timedelta = timedelta(minutes=10)
-    # Set only when a run continues as new: a `workflows.carry.CarriedState` as JSON. A plain
-    # dict here because that model holds activity payloads (sources, notes), whose module
-    # imports this one.
-    carried: dict[str, Any] | None = None
 
 
 class ClarifyingQuestion(BaseModel):
@@ -202,11 +189,13 @@ class RunView(BaseModel):
 
 
 class TrackerState(BaseModel):
-    """A RunTracker carried across continue-as-new (see workflows/carry.py)."""
+    """A RunTracker's durable part: the view, the event log and what was last published."""
 
     view: RunView
     events: list[RunEvent]
     dropped: int = Field(default=0, description="Events before `events[0]`, not carried")
+    # The (status, stage) last logged and put in the memo, and the search attribute values last
+    # upserted: each is written again only when it changes.
     published: tuple[RunStatus, Stage] | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
 

@@ -27,7 +27,7 @@ from cli.sse import SseMessage, SseParser
 from domain.run import ClarificationAnswer, Decision, RunEvent
 from settings import Settings
 from stack.env import child_env
-from tests.conftest import free_port
+from tests.helpers.stack import free_port
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

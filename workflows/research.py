@@ -1,9 +1,11 @@
 """ResearchWorkflow: clarify → plan (→ plan review) → research → write → report review → finish.
 
 The long-lived, human-paced part of a run. All I/O happens in activities; this class only
-decides what comes next, records it in the run's tracker and waits for people. Its base classes,
-one concern each: ReportWriter (writing.py) → PersonWaits (waiting.py) → Continuable (carry.py)
-→ BudgetGuard (budget.py) → ResearchLoop (research_loop.py) → SourceReader (reading.py).
+decides what comes next and waits for people. Its state is one RunState (domain/state.py); its
+parts, each given what it needs in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
+BudgetGuard (budget.py), SourceReader (reading.py), ResearchRounds (rounds.py), ReportWriter
+(writing.py) and Continuation (continuation.py), with RunTracker (tracker.py) and ReviewGate
+(review.py) for what people see and send.
 """
 
 from __future__ import annotations
@@ -15,45 +17,64 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from domain.calls import (
-        PlanRequest,
-        PlanResult,
-        QuestionsRequest,
-        QuestionsResult,
-        ReportResult,
-    )
+    from activities.table import PLAN, PROPOSE_QUESTIONS
+    from domain.calls import PlanRequest, QuestionsRequest
     from domain.run import (
         ClarificationAnswer,
         Decision,
         DecisionResult,
         EventsPage,
-        PendingInput,
-        ResearchInput,
         RunStatus,
         RunView,
         Stage,
         StopRequest,
     )
-from workflows.carry import CarriedState
-from workflows.research_loop import Stopped
+    from domain.state import ResearchInput, RunState
+from workflows.budget import BudgetGuard
+from workflows.calls import ActivityRunner, Stopped, StopSwitch
+from workflows.continuation import Continuation
+from workflows.human import Expired, HumanWaits
+from workflows.reading import SourceReader
 from workflows.review import ReviewGate, refuse
-from workflows.waiting import Expired
+from workflows.rounds import ResearchRounds
+from workflows.tracker import RunTracker
 from workflows.writing import ReportWriter
 
 
 # Bad input that slipped past the API (a direct client) fails the run instead of retrying the
 # workflow task forever.
 @workflow.defn(failure_exception_types=[ValidationError, OverflowError])
-class ResearchWorkflow(ReportWriter):
+class ResearchWorkflow:
     @workflow.init
     def __init__(self, inp: ResearchInput) -> None:
-        super().__init__(inp)
-        self.init_budget()
-        self.gate = ReviewGate()
-        self.clarifications: dict[str, str] = {}
-        self.report: ReportResult | None = None
-        if inp.carried is not None:  # continued as new: pick up where the last run stopped
-            self.restore(CarriedState.model_validate(inp.carried))
+        self.inp = inp
+        # A run continued as new picks up the state its predecessor handed over, as it was.
+        self.state = inp.carried if inp.carried is not None else RunState.begin(inp, workflow.now())
+        state, opts = self.state, inp.options
+        self.stop_switch = StopSwitch()
+        self.track = RunTracker(state.tracker, inp.created_by)
+        self.gate = ReviewGate(state.requests)
+        self.human = HumanWaits(
+            self.gate, self.track, self.stop_switch, opts.input_timeout, opts.max_revisions
+        )
+        self.budget = BudgetGuard(state, self.track, self.gate, self.human, self.stop_switch)
+        self.runner = ActivityRunner(
+            self.track, self.stop_switch, inp.task_start_timeout, self.budget.after_usage
+        )
+        self.continuation = Continuation(
+            inp, state, self.track, self.stop_switch, lambda: self.runner.calls_done
+        )
+        reader = SourceReader(state, self.track, self.runner, inp.run_id, inp.question)
+        self.rounds = ResearchRounds(
+            state,
+            self.track,
+            self.runner,
+            reader,
+            self.continuation.between_rounds,
+            inp.question,
+            opts,
+        )
+        self.writer = ReportWriter(state, self.track, self.runner, inp.run_id, inp.question)
 
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:
@@ -65,7 +86,7 @@ class ResearchWorkflow(ReportWriter):
             except Expired as exc:
                 status, reason = RunStatus.expired, str(exc)
             view = self.track.finish(status, reason)
-            await self._save("run.json", view.model_dump(mode="json"))
+            await self.writer.save("run.json", view.model_dump(mode="json"))
         except (asyncio.CancelledError, ActivityError) as exc:
             # Also covers the stop and final-save paths, so the status never lags the outcome.
             if not is_cancelled_exception(exc):
@@ -99,12 +120,11 @@ class ResearchWorkflow(ReportWriter):
             self._refuse_if_stopping()
         self.gate.validate_decision(decision)
         if first_time:
-            self.refuse_short_extension(decision)
+            self.budget.refuse_short_extension(decision)
 
     @workflow.signal
     def stop(self, request: StopRequest) -> None:
-        if self.stop_request is None:
-            self.stop_request = request
+        self.stop_switch.ask(request)
 
     @workflow.query
     def get_status(self) -> RunView:
@@ -115,21 +135,20 @@ class ResearchWorkflow(ReportWriter):
         return self.track.events_after(after)
 
     def _refuse_if_stopping(self) -> None:
-        if self.stop_request is not None:
+        if self.stop_switch.asked:
             raise refuse("run_stopping", "the run was asked to stop and takes no more input")
 
     # -- stages --------------------------------------------------------------------------------
 
     async def _research(self) -> tuple[RunStatus, str]:
-        carried = self.carried
-        if carried is None:
+        state = self.state
+        if state.resume is None:  # a fresh run; one continued as new resumes where it left
             await self._clarify()
             await self._plan()
-            await self.research_rounds()
-        elif carried.resume == "research":
-            await self.research_rounds(carried.next_round, carried.gaps)
-        resumed_in_review = carried is not None and carried.resume == "review"
-        return await self._write_and_review(written=resumed_in_review)
+            await self.rounds.run()
+        elif state.resume == "research":
+            await self.rounds.run(state.next_round, state.gaps)
+        return await self._write_and_review(written=state.resume == "review")
 
     async def _clarify(self) -> None:
         opts = self.inp.options
@@ -137,80 +156,72 @@ class ResearchWorkflow(ReportWriter):
             return
         self.track.stage(Stage.clarifying, "proposing clarifying questions")
         req = QuestionsRequest(question=self.inp.question, max_questions=opts.max_questions)
-        result = await self.call(
-            "llm.propose_questions", req, QuestionsResult, "propose clarifying questions"
-        )
+        result = await self.runner.call(PROPOSE_QUESTIONS, req, "propose clarifying questions")
         questions = result.questions[: opts.max_questions]
         if not questions:
             self.track.event("no_questions", "the question is clear enough")
             return
         self.track.event("questions_asked", f"{len(questions)} questions", count=len(questions))
-        await self._wait_for_person(
-            PendingInput(kind="clarification", questions=questions, **self._deadline()),
-            "waiting for answers to the clarifying questions",
-        )
-        answer = self.gate.answer
-        assert answer is not None
-        self.track.input_received("clarification", answer.answered_by, skipped=answer.skip)
+        answer = await self.human.clarification(questions)
         if not answer.skip:
-            self.clarifications = {
+            self.state.clarifications = {
                 q.text: answer.answers[q.id] for q in questions if q.id in answer.answers
             }
 
     async def _plan(self) -> None:
-        opts = self.inp.options
+        opts, state = self.inp.options, self.state
         comment: str | None = None
         for revision in range(opts.max_revisions + 1):
             self.track.stage(Stage.planning, "drafting the research plan")
             req = PlanRequest(
                 question=self.inp.question,
-                clarifications=self.clarifications,
-                previous_plan=self.plan or None,
+                clarifications=state.clarifications,
+                previous_plan=state.plan or None,
                 comment=comment,
             )
-            result = await self.call("llm.plan", req, PlanResult, "draft the research plan")
-            self.plan = result.plan
-            self.track.view.plan = self.plan
+            result = await self.runner.call(PLAN, req, "draft the research plan")
+            state.plan = result.plan
+            self.track.view.plan = state.plan
             self.track.event("plan_drafted", f"plan revision {revision}", revision=revision)
             if not opts.require_plan_approval:
                 return
             self.track.stage(Stage.plan_review, "waiting for plan approval")
-            decision = await self._review("plan", revision, content=self.plan)
+            decision = await self.human.review("plan", revision, content=state.plan)
             if decision.accepted:
                 return
             comment = decision.comment
 
     async def _write_and_review(self, written: bool = False) -> tuple[RunStatus, str]:
-        opts = self.inp.options
+        opts, state = self.inp.options, self.state
         if not written:
             self.track.stage(Stage.writing, "writing the report")
-            await self._write(comment=None)
+            await self.writer.write(comment=None)
         while opts.require_acceptance:
             # Before a wait that may last days, and after every revision: a safe point.
-            await self.checkpoint("review")
+            await self.continuation.checkpoint("review")
             self.track.stage(Stage.report_review, "waiting for report acceptance")
-            assert self.report is not None
-            decision = await self._review(
-                "report", self.revision, artifact_ref=self.report.report_ref
+            assert state.report is not None
+            decision = await self.human.review(
+                "report", state.revision, artifact_ref=state.report.report_ref
             )
             if decision.accepted:
                 break
-            self.revision += 1
-            self.track.view.progress.revisions = self.revision
-            self.track.stage(Stage.revising, f"revision {self.revision}: {decision.comment[:80]}")
-            await self._write(comment=decision.comment)
-        if self._has_gaps():
+            state.revision += 1
+            self.track.view.progress.revisions = state.revision
+            self.track.stage(Stage.revising, f"revision {state.revision}: {decision.comment[:80]}")
+            await self.writer.write(comment=decision.comment)
+        if self.writer.has_gaps():
             return RunStatus.completed_with_gaps, "report has gaps"
         return RunStatus.completed, "accepted" if opts.require_acceptance else "report written"
 
     async def _finish_stopped(self) -> tuple[RunStatus, str]:
-        request = self.stop_request or StopRequest()
+        request = self.stop_switch.request or StopRequest()
         self.track.event("stop_requested", request.reason, by=request.requested_by)
-        if self.report is None and self.notes:
+        if self.state.report is None and self.state.notes:
             self.track.stage(Stage.writing, "writing a partial report after stop")
-            await self._write(comment=None, partial=True)
+            await self.writer.write(comment=None, partial=True)
         why = f" ({request.reason})" if request.reason else ""  # a budget refused, say
-        if self.report is not None:
+        if self.state.report is not None:
             return RunStatus.completed_with_gaps, f"stopped early with a partial report{why}"
         return RunStatus.stopped, f"stopped before anything could be reported{why}"
 

@@ -32,29 +32,21 @@ def refuse(error_code: str, message: str) -> ApplicationError:
 class ReviewGate:
     """One pending human input at a time, with its decision, deadline and idempotency record."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: list[GateRecord] | None = None) -> None:
         self.pending: PendingInput | None = None
         self.decision: Decision | None = None
         self.answer: ClarificationAnswer | None = None
-        # (message kind, request id) -> (the request as sent, its result). Keyed by kind so an id
-        # used for an answer can't swallow a later decision; the request is kept so a reused id
-        # with a different body is refused instead of silently replaying another decision.
-        self.results: dict[tuple[str, str], tuple[str, DecisionResult]] = {}
+        # Each request id with the request as sent and its result, changed in place (a research
+        # run passes its RunState's list, so the record carries over continue-as-new). Keyed by
+        # kind too, so an id used for an answer can't swallow a later decision; the request is
+        # kept so a reused id with a different body is refused instead of silently replaying
+        # another decision.
+        self.records: list[GateRecord] = records if records is not None else []
 
     def open(self, pending: PendingInput) -> None:
         self.pending = pending
         self.decision = None
         self.answer = None
-
-    def records(self) -> list[GateRecord]:
-        """The idempotency record, for the next run when this one continues as new."""
-        return [
-            GateRecord(kind=kind, request_id=rid, request=request, result=result)
-            for (kind, rid), (request, result) in self.results.items()
-        ]
-
-    def restore(self, records: list[GateRecord]) -> None:
-        self.results = {(r.kind, r.request_id): (r.request, r.result) for r in records}
 
     # -- validators (no state change allowed here) ------------------------------------------
 
@@ -62,20 +54,29 @@ class ReviewGate:
         """The first result for a repeated request id, or None when the id is new."""
         if not request.request_id:
             return None
-        record = self.results.get((kind, request.request_id))
+        record = next(
+            (r for r in self.records if (r.kind, r.request_id) == (kind, request.request_id)),
+            None,
+        )
         if record is None:
             return None
-        if record[0] != request.model_dump_json():
+        if record.request != request.model_dump_json():
             raise refuse(
                 "request_id_reused", "this request id was already used for another request"
             )
-        return record[1].model_copy(update={"replayed": True})
+        return record.result.model_copy(update={"replayed": True})
 
     def _remember(
         self, kind: str, request: Decision | ClarificationAnswer, result: DecisionResult
     ) -> None:
         if request.request_id:
-            self.results[(kind, request.request_id)] = (request.model_dump_json(), result)
+            record = GateRecord(
+                kind=kind,
+                request_id=request.request_id,
+                request=request.model_dump_json(),
+                result=result,
+            )
+            self.records.append(record)
 
     def validate_decision(self, decision: Decision) -> None:
         if self.replay("decide", decision) is not None:

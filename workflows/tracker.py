@@ -18,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
         TERMINAL_STATUSES,
         EventsPage,
         PendingInput,
-        ResearchInput,
         RunEvent,
         RunStatus,
         RunView,
@@ -44,25 +43,26 @@ RUNS_FINISHED_METRIC = "research_runs_finished"
 
 
 class RunTracker:
-    def __init__(self, inp: ResearchInput) -> None:
-        now = workflow.now()
-        self.view = RunView(
-            run_id=inp.run_id,
-            question=inp.question,
-            status=RunStatus.running,
-            stage=Stage.clarifying,
-            created_at=now,
-            updated_at=now,
-            options=inp.options,
-        )
-        self.owner = inp.created_by
-        self.events: list[RunEvent] = []
+    """Records a run's progress in `state` (part of the run's RunState, so it carries over
+    continue-as-new as it is) and publishes it to operators."""
+
+    def __init__(self, state: TrackerState, owner: str) -> None:
+        self.state = state
+        self.owner = owner
+
+    @property
+    def view(self) -> RunView:
+        return self.state.view
+
+    @property
+    def events(self) -> list[RunEvent]:
+        return self.state.events
+
+    @property
+    def dropped(self) -> int:
         # Events before `events[0]`: a run continued as new may carry only the log's tail, and
         # sequence numbers go on from the whole log's length so SSE resumes stay exact.
-        self.dropped = 0
-        self._published: tuple[RunStatus, Stage] | None = None
-        # Last values upserted, so an attribute is written only when it changes.
-        self._attributes: dict[str, object] = {}
+        return self.state.dropped
 
     # -- events -----------------------------------------------------------------------------
 
@@ -95,20 +95,8 @@ class RunTracker:
         """What the next run needs to look the same: the view, the log (its last `max_events`)
         and the last published operator values, so nothing is re-upserted for no change."""
         keep = self.events[-max_events:] if max_events > 0 else []
-        return TrackerState(
-            view=self.view,
-            events=keep,
-            dropped=self.dropped + len(self.events) - len(keep),
-            published=self._published,
-            attributes=self._attributes,
-        )
-
-    def restore(self, state: TrackerState) -> None:
-        self.view = state.view
-        self.events = list(state.events)
-        self.dropped = state.dropped
-        self._published = state.published
-        self._attributes = dict(state.attributes)
+        dropped = self.dropped + len(self.events) - len(keep)
+        return self.state.model_copy(update={"events": keep, "dropped": dropped})
 
     # -- stage, status, pending input --------------------------------------------------------
 
@@ -172,9 +160,9 @@ class RunTracker:
         if patched:
             self._upsert_attributes()
         key = (self.view.status, self.view.stage)
-        if key == self._published and self.view.status not in TERMINAL_STATUSES:
+        if key == self.state.published and self.view.status not in TERMINAL_STATUSES:
             return
-        self._published = key
+        self.state.published = key
         workflow.logger.info("%s / %s: %s", key[0].value, key[1].value, details)
         if not patched:
             # Runs started before the operator attributes replay the commands they recorded.
@@ -198,9 +186,9 @@ class RunTracker:
         ]
         updates: list[SearchAttributeUpdate[Any]] = []
         for key, value in wanted:
-            if key.name in self._attributes and self._attributes[key.name] == value:
+            if key.name in self.state.attributes and self.state.attributes[key.name] == value:
                 continue
-            self._attributes[key.name] = value
+            self.state.attributes[key.name] = value
             updates.append(key.value_unset() if value is None else key.value_set(value))
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -1,8 +1,8 @@
 """Writing the report: one `llm.write_report` call, then its progress, events and sources.json.
 
-A base class of ResearchWorkflow, kept apart from the stages that decide when to write (first
-draft, revision, partial report after a stop): this is how a report is written and saved, and
-how a finished run tells whether its report has gaps. Deterministic only.
+Kept apart from the stages that decide when to write (first draft, revision, partial report
+after a stop): this is how a report is written and saved, and how a finished run tells whether
+its report has gaps. Deterministic only.
 """
 
 from __future__ import annotations
@@ -10,50 +10,63 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.calls import ReportRequest, ReportResult, SaveJson
+    from activities.table import SAVE_JSON, WRITE_REPORT
+    from domain.calls import ReportRequest, SaveJson
     from domain.sources import CitedSource
-from workflows.waiting import PersonWaits
+    from domain.state import RunState
+from workflows.calls import ActivityRunner
+from workflows.reading import sources_bundle
+from workflows.tracker import RunTracker
 
 
-class ReportWriter(PersonWaits):
-    """Writes and saves the run's report. Needs the run's `report` (set by ResearchWorkflow)."""
+class ReportWriter:
+    """Writes the run's report into `state.report` and saves the run's records."""
 
-    report: ReportResult | None
+    def __init__(
+        self, state: RunState, track: RunTracker, runner: ActivityRunner, run_id: str, question: str
+    ) -> None:
+        self.state = state
+        self.track = track
+        self.runner = runner
+        self.run_id = run_id
+        self.question = question
 
-    async def _write(self, comment: str | None, partial: bool = False) -> None:
+    async def write(self, comment: str | None, partial: bool = False) -> None:
+        """Write revision `state.revision` (with the reviewer's `comment`), then sources.json."""
+        state = self.state
         cited = [
             CitedSource(number=i, source_id=s.source_id, title=s.title, url=s.url)
-            for i, s in enumerate(self.sources, start=1)
+            for i, s in enumerate(state.sources, start=1)
         ]
         req = ReportRequest(
-            run_id=self.inp.run_id,
-            question=self.inp.question,
-            plan=self.plan,
-            notes=self.notes,
+            run_id=self.run_id,
+            question=self.question,
+            plan=state.plan,
+            notes=state.notes,
             sources=cited,
-            revision=self.revision,
+            revision=state.revision,
             comment=comment,
-            previous_report_ref=self.report.report_ref if self.report else None,
+            previous_report_ref=state.report.report_ref if state.report else None,
             partial=partial,
         )
-        summary = f"write report revision {self.revision}"
-        self.report = await self.call(
-            "llm.write_report", req, ReportResult, summary, interruptible=not partial
-        )
+        summary = f"write report revision {state.revision}"
+        report = await self.runner.call(WRITE_REPORT, req, summary, interruptible=not partial)
+        state.report = report
         progress = self.track.view.progress
-        progress.citations = self.report.citations
-        progress.citations_dropped = self.report.citations_dropped
-        self.track.view.report_ref = self.report.report_ref
+        progress.citations = report.citations
+        progress.citations_dropped = report.citations_dropped
+        self.track.view.report_ref = report.report_ref
         self.track.event(
             "report_written",
             summary,
-            citations=self.report.citations,
-            dropped=self.report.citations_dropped,
-            chars=self.report.chars,
+            citations=report.citations,
+            dropped=report.citations_dropped,
+            chars=report.chars,
         )
-        self.track.view.sources_ref = await self._save("sources.json", self.sources_bundle())
+        bundle = sources_bundle(state.sources, state.notes)
+        self.track.view.sources_ref = await self.save("sources.json", bundle)
 
-    def _has_gaps(self) -> bool:
+    def has_gaps(self) -> bool:
         progress = self.track.view.progress
         return (
             progress.citations_dropped > 0
@@ -64,6 +77,7 @@ class ReportWriter(PersonWaits):
             or progress.notes == 0
         )
 
-    async def _save(self, name: str, data: dict | list) -> str:
-        req = SaveJson(run_id=self.inp.run_id, name=name, data=data)
-        return await self.call("artifacts.save_json", req, str, f"save {name}", interruptible=False)
+    async def save(self, name: str, data: dict | list) -> str:
+        """Save `data` as the run's `name`; runs to the end even after a `stop`."""
+        req = SaveJson(run_id=self.run_id, name=name, data=data)
+        return await self.runner.call(SAVE_JSON, req, f"save {name}", interruptible=False)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
+from api.markdown_html import fragment_html
 from api.render import markdown_sections, markdown_to_html, report_citations
 from api.routes import API_PREFIX, error_responses
 from api.schemas import ReportJson
@@ -71,7 +72,8 @@ async def get_report(
     fmt: Annotated[ReportFormat, Query(alias="format")] = "md",
 ) -> Response:
     """The final report: Markdown (default), HTML with linked citations, or JSON with sections,
-    citations and sources."""
+    citations, sources and `html` (the body as sanitised HTML for a page, citations as buttons).
+    """
     view, _ = await resolve_run_view(handle, settings)
     _require_finished(view)
     if not view.report_ref:
@@ -93,6 +95,7 @@ async def get_report(
         status=view.status,
         finish_reason=view.finish_reason,
         markdown=markdown,
+        html=fragment_html(markdown),
         sections=sections,
         citations=report_citations(sections, sources),
         sources=sources,

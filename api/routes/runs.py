@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from fastapi.responses import JSONResponse
 
 from api.deps import ArtifactsDep, PrincipalDep, RunHandleDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.limits import check_active_runs
+from api.markdown_html import fragment_html
 from api.routes import API_PREFIX, error_responses, run_url
+from api.runs_service import start_research_run
 from api.schemas import CreateRunRequest, RunCreated, RunList
 from api.temporal import temporal_calls, workflow_type
 from api.views import resolve_run_view, run_summary
@@ -24,27 +25,12 @@ from api.visibility import (
     invalid_page_token,
     runs_query,
 )
-from domain.run import ResearchInput, RunOptions, RunStatus, RunView, Stage
+from domain.run import RunOptions, RunStatus, RunView, Stage
 from workflows.research import ResearchWorkflow
-from workflows.search_attributes import (
-    MEMO_STATUS_KEY,
-    RESEARCH_OWNER,
-    RESEARCH_STAGE,
-    RESEARCH_STATUS,
-    TOKENS_USED,
-    research_workflow_id,
-)
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
-SUMMARY_CHARS = 200
 STATUS_SOURCE_HEADER = "X-Status-Source"
-
-
-def summary_line(question: str) -> str:
-    # The Web UI shows the static summary on one line.
-    line = re.sub(r"\s+", " ", question).strip()
-    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
 
 
 @router.post(
@@ -72,37 +58,10 @@ async def create_run(
             settings.api_max_active_runs,
         )
     run_id = body.run_id or uuid4().hex
-    workflow_id = research_workflow_id(run_id)
     options = RunOptions.model_validate(body.options.model_dump())
-    now = datetime.now(UTC)
-    # The memo answers GET /runs/{id} before a worker has picked the run up.
-    initial = RunView(
-        run_id=run_id,
-        question=body.question,
-        status=RunStatus.queued,
-        stage=Stage.clarifying,
-        created_at=now,
-        updated_at=now,
-        options=options,
-    )
     async with temporal_calls("run"):
-        await client.start_workflow(
-            ResearchWorkflow.run,
-            ResearchInput(run_id=run_id, question=body.question, options=options, created_by=owner),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            # Run ids are never reused, even after the run closed: URLs and artifacts stay unique.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=summary_line(body.question),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(RESEARCH_STATUS, RunStatus.queued.value),
-                    SearchAttributePair(RESEARCH_STAGE, Stage.clarifying.value),
-                    SearchAttributePair(RESEARCH_OWNER, owner),
-                    SearchAttributePair(TOKENS_USED, 0),
-                ]
-            ),
-            memo={MEMO_STATUS_KEY: initial.model_dump(mode="json")},
+        workflow_id = await start_research_run(
+            client, settings, run_id=run_id, question=body.question, options=options, owner=owner
         )
     response.headers["Location"] = run_url(run_id)
     return RunCreated(
@@ -154,8 +113,18 @@ async def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunView, responses=error_responses(404, 503, 504))
-async def get_run(handle: RunHandleDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
-    """A run's status, stage, pending input, progress and usage."""
+async def get_run(
+    handle: RunHandleDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+    pending_html: bool = False,
+) -> Response:
+    """A run's status, stage, pending input, progress and usage.
+
+    With `pending_html=true`, a pending plan or report also carries `content_html`: its
+    Markdown `content` as sanitised HTML, citations as `<button class="cite" data-cite="n">`
+    (what the run page shows; absent otherwise, so other clients see the same JSON as before).
+    """
     view, source = await resolve_run_view(handle, settings)
     pending = view.pending
     if pending and pending.content is None and pending.artifact_ref:
@@ -165,11 +134,15 @@ async def get_run(handle: RunHandleDep, settings: SettingsDep, artifacts: Artifa
         except FileNotFoundError:
             text = None
         view.pending = pending.model_copy(update={"content": text})
+    # Whether this came live from the workflow or from the memo, for clients and operators.
+    headers = {STATUS_SOURCE_HEADER: source}
+    if pending_html and view.pending is not None:
+        body = view.model_dump(mode="json", by_alias=True)
+        content = view.pending.content
+        body["pending"]["content_html"] = fragment_html(content) if content else None
+        return JSONResponse(body, headers=headers)
     # The view was validated when it was decoded; serialised once here rather than validated
     # again against response_model (the busiest route: status p95 is a benchmark target).
     return Response(
-        view.model_dump_json(by_alias=True),
-        media_type="application/json",
-        # Whether this came live from the workflow or from the memo, for clients and operators.
-        headers={STATUS_SOURCE_HEADER: source},
+        view.model_dump_json(by_alias=True), media_type="application/json", headers=headers
     )

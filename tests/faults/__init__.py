@@ -4,7 +4,8 @@ Each scenario (one module each) starts a fresh embedded stack, plays the person 
 one kind of fault fires at random moments, and audits every run afterwards (`audit.py`): it
 ended right, no completed activity result was lost or re-run unseen, each human decision was
 applied exactly once, and the report reads back whole. `python -m tests.faults` prints the
-table and writes docs/faults.md; `test_faults.py` runs every scenario small in CI.
+table and writes docs/faults.md; tests/integration/test_faults.py runs every scenario small in
+CI.
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ from domain.run import (
     ClarificationAnswer,
     Decision,
     DecisionResult,
-    ResearchInput,
     RunOptions,
     RunView,
 )
+from domain.state import ResearchInput
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 

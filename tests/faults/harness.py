@@ -25,7 +25,7 @@ from providers.artifacts import ArtifactStore
 from settings import PROJECT_ROOT
 from tests.faults.audit import History, RunAudit, audit_run, llm_accounting, read_history
 from tests.faults.driver import Drive
-from tests.test_scale import identity, pollers
+from tests.helpers.stack import identity, pollers
 
 # Every LLM call takes this long at the fake, so kills and restarts often land mid-call.
 SLOW_LLM = {kind: 0.4 for kind in ("text", "QuestionsDraft", "QueriesDraft", "NotesDraft")}

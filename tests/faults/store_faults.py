@@ -28,7 +28,7 @@ from tests.faults.harness import (
 NAME = "artifact store full / read-only"
 # An outage of at most 6 s, then at least 10 s of a writable disk: the reads' I/O retries
 # (attempts at 0, 1, 3, 7, 15 and 31 s) cannot all land in outages, so every write must get
-# through. Saves would wait out a longer outage (up to an hour, workflows/activity_calls.py); a
+# through. Saves would wait out a longer outage (up to an hour, activities/table.py); a
 # page text that cannot be stored within its read's retries is a failed source.
 FIRST_S = (0.5, 2.0)
 EVERY_S = (10.0, 15.0)

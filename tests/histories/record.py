@@ -1,4 +1,4 @@
-"""Record the histories that tests/test_replay.py replays: one per way a run can go.
+"""Record the histories that tests/unit/test_replay.py replays: one per way a run can go.
 
 Run it after a deliberate workflow change that is NOT meant to be replay-compatible (and say
 so in the commit), or to add a scenario:
@@ -23,21 +23,15 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from domain.run import (
-    ApprovalInput,
-    ClarificationAnswer,
-    Decision,
-    ResearchInput,
-    RunOptions,
-    StopRequest,
-)
+from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
+from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
-from tests.conftest import connect, free_port, stack_settings
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
 from tests.helpers import pending_kind, wait_for_status
+from tests.helpers.stack import connect, free_port, stack_settings
 from worker import build_activities, build_worker
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow

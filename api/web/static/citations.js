@@ -19,6 +19,20 @@ function passageBlock(passage) {
   );
 }
 
+// A report or plan as the server rendered it: Markdown turned into sanitised HTML on the server
+// (api/markdown_html.py), so the page parses no Markdown itself. Its `[n]` citations are
+// <button class="cite" data-cite="n">; one listener here opens them, since the strict CSP runs
+// no inline handlers (and the sanitiser keeps none).
+export function serverHtml(attrs, html, onCite) {
+  const doc = el("article", attrs);
+  doc.innerHTML = html;
+  doc.addEventListener("click", (event) => {
+    const button = event.target.closest("button.cite[data-cite]");
+    if (button && doc.contains(button)) onCite(Number(button.dataset.cite));
+  });
+  return doc;
+}
+
 export class SourceViewer {
   constructor(runId, dialog) {
     this.runId = runId;

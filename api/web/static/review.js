@@ -3,7 +3,7 @@
 // shown with the API's own message.
 
 import { busy, el, newRequestId, runPath, sendInput, showError, when } from "./common.js";
-import { renderMarkdown } from "./markdown.js";
+import { serverHtml } from "./citations.js";
 
 const TITLES = {
   clarification: "The run asks you first",
@@ -198,8 +198,10 @@ export function renderPending(box, runId, pending, { onDone, onCite, usage }) {
     box.append(budgetForm(runId, onDone));
     return;
   }
-  const doc = el("article", { class: "doc", id: "pending-content" });
-  if (pending.content) doc.append(renderMarkdown(pending.content, onCite));
-  else doc.append(el("p", { class: "muted" }, "The text under review is not available."));
+  const attrs = { class: "doc", id: "pending-content" };
+  // content_html is the server's sanitised rendering of content (GET /runs/{id}?pending_html=true).
+  const doc = pending.content_html
+    ? serverHtml(attrs, pending.content_html, onCite)
+    : el("article", attrs, el("p", { class: "muted" }, "The text under review is not available."));
   box.append(doc, decisionForm(runId, pending, onDone));
 }

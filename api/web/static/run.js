@@ -2,9 +2,8 @@
 // page always shows the API's own view; without the stream it polls instead.
 
 import { API, api, badge, busy, download, el, label, runPath, showError, when } from "./common.js";
-import { SourceViewer, renderSourceList } from "./citations.js";
+import { SourceViewer, renderSourceList, serverHtml } from "./citations.js";
 import { EventFeed } from "./live.js";
-import { renderMarkdown } from "./markdown.js";
 import { pendingKey, renderPending } from "./review.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,7 +25,8 @@ async function refresh() {
   }
   state.busy = true;
   try {
-    render(await api("GET", runPath(runId)));
+    // pending_html: a plan or report under review comes with the server's sanitised HTML.
+    render(await api("GET", runPath(runId, "?pending_html=true")));
     showError($("page-error"), null);
   } catch (err) {
     showError($("page-error"), err);
@@ -144,7 +144,7 @@ async function showReport(view) {
   box.hidden = false;
   try {
     const report = await api("GET", runPath(runId, "/report?format=json"));
-    box.append(el("article", { class: "doc", id: "report-content" }, renderMarkdown(report.markdown, cite)));
+    box.append(serverHtml({ class: "doc", id: "report-content" }, report.html, cite));
   } catch (err) {
     const alert = el("div", { class: "alert", role: "alert" });
     showError(alert, err);

@@ -1,0 +1,116 @@
+"""The run's front ends as the tests drive them: the REST facade (its paths, a quick run's
+options, error codes, polling a run's view), the `research` command line under CliRunner, and
+the browser tests' system Chromium with an API server inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from click.testing import Result
+from temporalio.client import Client, WorkflowHandle
+from typer.testing import CliRunner
+
+from cli.ask import EXIT_OK
+from cli.main import app
+from workflows.research import ResearchWorkflow
+from workflows.search_attributes import research_workflow_id
+
+# -- the REST facade ---------------------------------------------------------------------------
+
+RUNS = "/api/v1/runs"
+FAST = {"depth": 1, "breadth": 2}
+
+
+def code(resp: httpx.Response) -> tuple[int, str | None]:
+    body = resp.json()
+    return resp.status_code, body.get("error_code") if isinstance(body, dict) else None
+
+
+async def poll(
+    api: httpx.AsyncClient, run_id: str, until: Callable[[dict[str, Any]], bool], within: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    view: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        resp = await api.get(f"{RUNS}/{run_id}")
+        assert resp.status_code == 200, resp.text
+        view = resp.json()
+        if until(view):
+            return view
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not reached in {within}s: {view}")
+
+
+def pending(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda v: (v.get("pending") or {}).get("kind") == kind
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+class Cli:
+    """Runs one `research` command against `api_url` in a thread, so the worker on the test's
+    event loop keeps working while the command blocks."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+
+    async def __call__(self, *args: str) -> Result:
+        argv = [*args, "--api-url", self.api_url]
+        return await asyncio.to_thread(CliRunner().invoke, app, argv)
+
+
+def handle_of(client: Client, run_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+
+
+def ok(result: Result, *fragments: str) -> str:
+    assert result.exit_code == EXIT_OK, (result.stdout, result.stderr)
+    for fragment in fragments:
+        assert fragment in result.stdout, (fragment, result.stdout)
+    return result.stdout
+
+
+def one_line_error(result: Result, code: int, starts: str) -> None:
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.stderr.startswith(f"error: {starts}"), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def posted_body(path: str, request: httpx.Request) -> dict[str, Any]:
+    """A POST's JSON body; every answer and decision must carry its own idempotency key, which
+    is checked here and dropped so that tests compare what the person sent."""
+    body = json.loads(request.content)
+    if path.endswith(("/clarification", "/acceptance")):
+        assert len(body.pop("request_id")) == 32
+    return body
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The system browser, never one downloaded by `playwright install` (this machine has no internet).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STEP = 30_000  # ms: one workflow step with the scripted LLM takes well under a second
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs the system Chromium at /usr/bin/chromium (`apt-get install chromium`; "
+    ".ci/run installs it)",
+)
+
+
+class InLoopServer(uvicorn.Server):
+    # pytest keeps Ctrl+C: a server inside the test must not take the signal handlers over.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
