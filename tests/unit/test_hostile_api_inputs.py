@@ -15,7 +15,7 @@ from api.errors import ApiError
 from api.main import create_app
 from api.routes.events import resume_point
 from settings import Settings
-from tests.test_api_errors import UntouchableClient, assert_error
+from tests.helpers.offline_api import UntouchableClient, assert_error
 
 
 @pytest.fixture
