@@ -214,8 +214,9 @@ async def execute_update(
 
     Temporal answers FAILED_PRECONDITION / WorkflowNotReady when the workflow task that carried
     the update failed, e.g. a run that tried to complete just as many inputs came in (found by
-    tests/integration/test_exactly_once.py). The update was not accepted, so sending it again is safe, with
-    or without an id; the caller then gets the real answer instead of a puzzling conflict.
+    tests/integration/test_exactly_once.py). The update was not accepted, so sending it again is
+    safe, with or without an id; the caller then gets the real answer instead of a puzzling
+    conflict.
     """
     for attempt in range(1, NOT_READY_TRIES + 1):
         try:

@@ -44,9 +44,9 @@ def runs_query(
     if stage is not None:
         clauses.append(_stage_clause(stage))
     if created_after is not None:
-        clauses.append(f"StartTime >= '{_rfc3339(created_after)}'")
+        clauses.append(f"StartTime >= '{_rfc3339(created_after, 'created_after')}'")
     if created_before is not None:
-        clauses.append(f"StartTime < '{_rfc3339(created_before)}'")
+        clauses.append(f"StartTime < '{_rfc3339(created_before, 'created_before')}'")
     return " AND ".join(clauses)
 
 
@@ -66,11 +66,23 @@ def _stage_clause(stage: Stage) -> str:
     return f"({own} AND ExecutionStatus NOT IN {_ABNORMAL})"
 
 
-def _rfc3339(value: datetime) -> str:
+def _rfc3339(value: datetime, name: str) -> str:
     # A naive datetime from a client is read as UTC rather than the server's local zone.
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as err:
+        # 9999-12-31T23:59-12:00 is past year 9999 in UTC (0001-01-01T00:00+01:00 before
+        # year 1): valid input to pydantic, no datetime once converted. The client's mistake.
+        raise ApiError(
+            422,
+            "invalid_request",
+            "the request is not valid",
+            {"errors": [{"loc": ["query", name], "msg": "date out of range in UTC",
+                         "type": "datetime_out_of_range"}]},
+        ) from err  # fmt: skip
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 # Our page tokens carry a short digest of Temporal's token. A token that was mangled or made up

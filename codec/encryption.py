@@ -34,6 +34,10 @@ class UndecryptablePayload(ValueError):
     """Encrypted with a key we do not hold, or altered since it was sealed."""
 
 
+class PlaintextPayload(UndecryptablePayload):
+    """Not encrypted at all, where every payload must be: written by someone without the key."""
+
+
 def parse_keys(text: str) -> list[bytes]:
     """Comma-separated base64 keys, the current one first."""
     keys: list[bytes] = []
@@ -63,15 +67,19 @@ def key_id(key: bytes) -> str:
 class EncryptionCodec(PayloadCodec):
     """Encrypts with the first key; decrypts with whichever key a payload names.
 
-    Payloads that are not encrypted pass through `decode` unchanged, so histories written
-    before encryption was turned on (and the recorded test histories) still read.
+    A payload that is not encrypted is refused by `decode` (`PlaintextPayload`): the Temporal
+    frontend authenticates nobody, so a start, signal or update with a plain body comes from
+    someone without the key, and the worker must not act on it (its workflow task fails and
+    nothing of the input runs). With `plaintext_ok`, such payloads pass through unchanged: for
+    showing histories to an operator (the codec server), never for running them.
     """
 
-    def __init__(self, keys: Iterable[bytes]) -> None:
+    def __init__(self, keys: Iterable[bytes], *, plaintext_ok: bool = False) -> None:
         self._ciphers = {key_id(k): AESGCM(k) for k in keys}
         if not self._ciphers:
             raise PayloadKeyError("no payload key given")
         self.current_key_id = next(iter(self._ciphers))
+        self.plaintext_ok = plaintext_ok
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.encrypt(p) for p in payloads]
@@ -90,7 +98,10 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload
+            if self.plaintext_ok:
+                return payload
+            kind = payload.metadata.get("encoding", b"").decode(errors="replace")[:40]
+            raise PlaintextPayload(f"refusing an unencrypted payload ({kind!r}); a key is set")
         kid = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
         cipher = self._ciphers.get(kid)
         if cipher is None:

@@ -1,24 +1,31 @@
 """Fetching a web page safely: bounded in time, size and redirects, and never into our network.
 
 A question must not make the worker probe its own network (cloud metadata at 169.254.169.254,
-admin consoles on 10/8), so every host, including each redirect target, is resolved and every
-address it resolves to is checked before we connect. Redirects are followed by hand for that
-reason. A name can resolve differently a moment later (DNS rebinding), so the address the
-connection actually reached is checked again before a byte of the body is read.
+admin consoles on 10/8). The page client (`page_client`) connects through the guard of
+`providers.ssrf`, which resolves each host once and dials only an address it checked, so a name
+that rebinds between check and connect reaches nothing. `fetch` also checks every URL, including
+each redirect target (redirects are followed by hand for that reason), before asking: a clear
+refusal early, and the only check a test transport gets. The peer a response came from is checked
+once more, for clients built without the guard.
+
+The body is read raw and inflated here, not by httpx: httpx decodes a whole chunk (and stacked
+codings) at once, so a few hundred compressed bytes became hundreds of megabytes before any limit
+looked. We ask for gzip only, refuse stacked or unknown codings, and stop inflating at the limit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import socket
+import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 from temporalio.exceptions import ApplicationError
 
 from providers.http_errors import status_error, transport_error
+from providers.ssrf import GuardedBackend, blocked, check_all, parse_ip, resolve
 
 # The types we can turn into text; anything else (images, archives, video) is refused unread.
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -28,6 +35,9 @@ READABLE_TYPES = HTML_TYPES | TEXT_TYPES | PDF_TYPES
 # Servers that do not know what they serve; such a body is read only if it turns out a PDF.
 SNIFFED_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# The one content-coding we ask for and inflate; anything else (br, zstd, stacked) is refused.
+ACCEPT_ENCODING = "gzip"
+_GZIP = frozenset({"gzip", "x-gzip"})
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,6 @@ def refused(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return not ip.is_global or ip.is_multicast
-
-
 async def check_address(url: str, policy: FetchPolicy) -> None:
     """Refuse URLs that are not http(s), and hosts resolving to a non-public address."""
     parts = urlsplit(url)
@@ -65,19 +69,11 @@ async def check_address(url: str, policy: FetchPolicy) -> None:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
+        addresses = await resolve(parts.hostname, port)
     except socket.gaierror as exc:
         # An unknown name may be a resolver hiccup; the retry policy's cap ends a real one.
         raise ApplicationError(f"cannot resolve {parts.hostname}: {exc}", type="dns_error") from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if _blocked(ip):
-            raise refused(
-                f"refusing to fetch {url}: {parts.hostname} resolves to non-public address {ip}",
-                "address_blocked",
-            )
+    check_all(parts.hostname, addresses, url)
 
 
 def check_connected(response: httpx.Response, url: str, policy: FetchPolicy) -> None:
@@ -86,8 +82,8 @@ def check_connected(response: httpx.Response, url: str, policy: FetchPolicy) -> 
     peer = stream.get_extra_info("server_addr") if stream is not None else None
     if policy.allow_private or not peer:
         return  # no socket to ask (test transports); the resolution check stands alone then
-    ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
-    if _blocked(ip):
+    ip = parse_ip(str(peer[0]))
+    if blocked(ip):
         raise refused(f"refusing {url}: the connection reached non-public {ip}", "address_blocked")
 
 
@@ -101,7 +97,10 @@ async def fetch(client: httpx.AsyncClient, url: str, policy: FetchPolicy) -> Fet
     for _ in range(policy.max_redirects + 1):
         await check_address(url, policy)
         try:
-            async with client.stream("GET", url, follow_redirects=False) as response:
+            headers = {"accept-encoding": ACCEPT_ENCODING}
+            async with client.stream(
+                "GET", url, headers=headers, follow_redirects=False
+            ) as response:
                 check_connected(response, url, policy)
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
@@ -130,16 +129,76 @@ async def fetch(client: httpx.AsyncClient, url: str, policy: FetchPolicy) -> Fet
     )
 
 
+def page_client(policy: FetchPolicy) -> httpx.AsyncClient:
+    """The client for page reads: the guard dials, and the environment has no say.
+
+    `trust_env=False`: a proxy named in HTTP(S)_PROXY would make the connection (and so the
+    address check) somebody else's, and `.netrc` would hand a page our credentials.
+    """
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(policy.timeout_s),
+        transport=GuardedTransport(policy),
+        trust_env=False,
+        headers={"accept-encoding": ACCEPT_ENCODING},
+    )
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a connection pool whose network layer is the SSRF guard."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        super().__init__(trust_env=False)
+        # httpx takes no network backend, so the pool it built is replaced by one that has ours;
+        # the other arguments are httpx's defaults.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=GuardedBackend(policy.allow_private),
+        )
+
+
+def _content_coding(response: httpx.Response, url: str) -> str | None:
+    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1:
+        raise refused(f"{url}: stacked content-codings {codings} refused", "unsupported_encoding")
+    if codings and codings[0] not in _GZIP:
+        raise refused(f"{url}: content-coding {codings[0]!r} refused", "unsupported_encoding")
+    return codings[0] if codings else None
+
+
+def _inflate(decoder: zlib._Decompress, data: bytes, room: int, url: str) -> bytes:
+    """What `data` inflates to, refused as soon as it passes `room` bytes (a bomb)."""
+    out = bytearray()
+    while data and not decoder.eof:
+        try:
+            # max_length keeps each step within the room left: the bomb never unpacks in memory.
+            out += decoder.decompress(data, room - len(out) + 1)
+        except zlib.error as exc:
+            raise refused(f"{url}: broken gzip body ({exc})", "unreadable_content") from exc
+        if len(out) > room:
+            raise refused(f"{url} is over the {room}-byte limit once inflated", "too_large")
+        data = decoder.unconsumed_tail
+    return bytes(out)
+
+
 async def _read_bounded(response: httpx.Response, limit: int, url: str) -> bytes:
+    coding = _content_coding(response, url)
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise refused(f"{url} is {declared} bytes, over the {limit}-byte limit", "too_large")
-    chunks: list[bytes] = []
-    size = 0
-    # The header can lie or be absent (chunked): count what actually arrives.
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS) if coding else None
+    body = bytearray()
+    received = 0
+    # The header can lie or be absent (chunked): count what actually arrives, and what it
+    # inflates to.
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > limit:
             raise refused(f"{url} is over the {limit}-byte limit", "too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += _inflate(decoder, chunk, limit - len(body), url) if decoder else chunk
+        if len(body) > limit:
+            raise refused(f"{url} is over the {limit}-byte limit", "too_large")
+    return bytes(body)

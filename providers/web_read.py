@@ -19,7 +19,15 @@ from temporalio.exceptions import ApplicationError
 from domain.sources import Passage
 from providers.artifacts import ArtifactStore
 from providers.extract import ExtractionError, _html, _tidy, extract, split_passages
-from providers.fetch import HTML_TYPES, PDF_TYPES, Fetched, FetchPolicy, fetch, refused
+from providers.fetch import (
+    HTML_TYPES,
+    PDF_TYPES,
+    Fetched,
+    FetchPolicy,
+    fetch,
+    page_client,
+    refused,
+)
 from providers.fts import match_expression
 from providers.search import normalise_url
 
@@ -42,7 +50,8 @@ class WebReader:
     ) -> None:
         self.store = store
         self.policy = policy
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(policy.timeout_s))
+        # The guarded client unless a test hands in its own transport.
+        self.client = client or page_client(policy)
         self.fetches = 0  # how many pages came from the network (the rest from the cache)
 
     async def aclose(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -86,12 +87,17 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
+
+
 def resume_point(after: int | None, last_event_id: str | None) -> int:
     # A browser's EventSource sends the header on reconnect with the URL it first used, so the
     # header is the fresher of the two.
     if last_event_id is not None and last_event_id.strip():
         raw = last_event_id.strip()
-        if not raw.isdigit():
+        # ASCII digits only, and few enough for an int64: str.isdigit() passes "²" and "٣",
+        # and int() fails on thousands of digits; both used to end in a 500.
+        if not _EVENT_ID.fullmatch(raw):
             raise ApiError(
                 422,
                 "invalid_request",

@@ -134,3 +134,33 @@ def test_image_is_multi_stage_uv_build_running_as_non_root() -> None:
     assert "USER research" in runtime and "/uv" not in runtime
     ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", ".env"} <= set(ignored)
+
+
+def host_ip(port: str | dict[str, Any]) -> str | None:
+    """The host address a published port binds (`config` writes "ip:host:container/proto" for
+    ports with an address, and the long form for the others)."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = port.split(":")
+    return parts[0] if len(parts) == 3 else None
+
+
+@needs_compose
+def test_temporal_is_published_on_loopback_only_and_its_ui_is_read_only(tmp_path: Path) -> None:
+    # Neither the frontend nor the Web UI authenticates anyone: on another interface, whoever
+    # reaches the host could read, signal and terminate every run.
+    folder = project_copy(tmp_path)
+    result = compose(folder, "--profile", "llm", "--profile", "searxng", "config")
+    assert result.returncode == 0, result.stderr
+    services: dict[str, Any] = yaml.safe_load(result.stdout)["services"]
+    for name in ("temporal", "temporal-ui"):
+        ports = services[name]["ports"]
+        assert ports and all(host_ip(p) == "127.0.0.1" for p in ports), (name, ports)
+    published = {name for name, spec in services.items() if spec.get("ports")}
+    assert published == {"temporal", "temporal-ui", "api"}  # the API has keys of its own
+    assert services["temporal-ui"]["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    # An operator opts in to write actions in .env.
+    with (folder / ".env").open("a") as env:
+        env.write("TEMPORAL_DISABLE_WRITE_ACTIONS=false\n")
+    opted = yaml.safe_load(compose(folder, "config").stdout)["services"]["temporal-ui"]
+    assert opted["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "false"

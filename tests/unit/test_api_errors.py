@@ -18,18 +18,7 @@ from api.deps import get_temporal_client
 from api.errors import temporal_unavailable
 from api.main import create_app
 from settings import Settings
-
-
-class UntouchableClient:
-    """Hands out handles, but any Temporal call on them fails the test."""
-
-    namespace = "default"
-
-    def get_workflow_handle_for(self, *args: Any, **kwargs: Any) -> Any:
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"the route called Temporal ({name}) for a request it should refuse")
+from tests.helpers.offline_api import UntouchableClient, assert_error
 
 
 @pytest.fixture
@@ -50,15 +39,6 @@ async def api(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=offline_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield http
-
-
-def assert_error(resp: httpx.Response, status: int, error_code: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert body["error_code"] == error_code, body
-    assert set(body) == {"error_code", "message", "details", "request_id"}
-    assert body["request_id"] == resp.headers["X-Request-ID"]
-    return body
 
 
 def error_types(body: dict[str, Any]) -> set[tuple[str, str]]:
