@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import facade, local_model, orchestration, recovery, sse_streams, waiting
+from bench import facade, local_model, orchestration, recovery, retrieval, sse_streams, waiting
 from bench.report import Result, load, save, text_table, write_md
 from bench.stats import machine
 from runtime.process_exit import run_then_exit
@@ -26,7 +26,11 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[Result]]] = {
     "orchestration": orchestration.run,
     "sse": sse_streams.run,
     "local_model": local_model.run,
+    "retrieval": retrieval.run,
 }
+# Benchmarks that need no stack: not part of `all` (whose report describes the stack), and with
+# their own JSON, so running one alone does not overwrite the stack benchmarks' numbers.
+STANDALONE = {"retrieval": ROOT / "docs" / "retrieval.json"}
 COMMENTARY = ROOT / "bench" / "commentary.md"
 
 
@@ -79,9 +83,12 @@ def cli() -> None:
     if not args.names:
         parser.error("name the benchmarks to run, or `all`")
     run_all = "all" in args.names
-    names = list(BENCHMARKS) if run_all else args.names
+    names = [n for n in BENCHMARKS if n not in STANDALONE] if run_all else args.names
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
-    json_path = args.json or ROOT / "docs" / f"benchmarks-{mode}.json"
+    default_json = ROOT / "docs" / f"benchmarks-{mode}.json"
+    if len(names) == 1 and names[0] in STANDALONE and mode != "tiny":
+        default_json = STANDALONE[names[0]]
+    json_path = args.json or default_json
     md_path = args.md or (ROOT / "docs" / "benchmarks.md" if run_all else None)
     run_then_exit(main(names, mode, json_path, md_path))
 
