@@ -92,7 +92,7 @@ class LLMActivities:
         prompt += "Write a short research plan: 3 to 5 numbered steps, one line each."
         topic = vocabulary(req.question, req.comment or "", *req.clarifications.values())
         topic |= vocabulary(*req.clarifications)
-        usage, rejected, reask = Usage(), 0, ""
+        usage, rejected, reask, reasons = Usage(), 0, "", ""
         async with heartbeating():
             for _ in range(2):  # the model's plan, then one re-ask saying what was wrong
                 result = await self.chat.complete(SYSTEM, prompt + reask, max_tokens=256)
@@ -101,8 +101,9 @@ class LLMActivities:
                 rejected += len(checked.refused)
                 if len(checked.kept) >= MIN_PLAN_ITEMS:
                     return PlanResult(plan=numbered(checked.kept), usage=usage, rejected=rejected)
-                reask = PLAN_REASK.format(reasons=checked.reasons() or "no steps")
-        activity.logger.warning("plan from the question: the model's was refused (%s)", reask)
+                reasons = checked.reasons() or "no steps"
+                reask = PLAN_REASK.format(reasons=reasons)
+        activity.logger.warning("plan from the question: the model's was refused (%s)", reasons)
         items = fallback_plan(req.question, req.clarifications)
         return PlanResult(plan=numbered(items), usage=usage, source="fallback", rejected=rejected)
 
