@@ -22,6 +22,9 @@ MIN_NOTE_WORDS = 2
 # paraphrase keeps most of its nouns; an invented note shares little beyond the topic.
 NOTE_SUPPORT = 0.5
 MAX_QUERY_CHARS = 120
+# Share of the smaller item's stems found in an earlier item that makes it a repeat: the 135M
+# model restates one sentence with a word or two changed ("... solar panels, batteries ...").
+DUPLICATE_OVERLAP = 0.8
 
 # Brackets, braces, `"key":`, and citation marks: pieces of JSON or of a list, not language.
 DEBRIS = re.compile(r'[{}\[\]<>\\|]|"\s*:|^\W+$')
@@ -78,26 +81,37 @@ def junk_reason(text: str, min_words: int) -> str | None:
     return None
 
 
-def check_plan(text: str, topic: set[str]) -> Checked:
-    """Plan items that are language, on topic (share a stem with `topic`) and not repeated."""
-    checked, seen = Checked(), set[frozenset[str]]()
-    for item in plan_items(text):
+def check_plan(text: str, topic: set[str], *, cut_off: bool = False) -> Checked:
+    """Plan items that are language, on topic (share a stem with `topic`) and not repeated.
+
+    `cut_off`: the reply stopped at the token limit, so its last item is a fragment.
+    """
+    checked, seen = Checked(), list[set[str]]()
+    items = plan_items(text)
+    for n, item in enumerate(items, 1):
         reason = junk_reason(item, MIN_ITEM_WORDS)
-        stems = frozenset(content_stems(item))
+        stems = content_stems(item)
+        if reason is None and cut_off and n == len(items):
+            reason = "cut off"
         if reason is None and item.endswith(":"):
             reason = "a lead-in, not a step"
         if reason is None and not stems & topic:
             reason = "off the question's topic"
         if reason is None and stems <= topic:
             reason = "only repeats the question"
-        if reason is None and stems in seen:
+        if reason is None and any(repeats(stems, earlier) for earlier in seen):
             reason = "duplicate"
         if reason is None:
-            seen.add(stems)
+            seen.append(stems)
             checked.kept.append(item)
         else:
             checked.refused.append((item, reason))
     return checked
+
+
+def repeats(stems: set[str], earlier: set[str]) -> bool:
+    """Most of the smaller item's words are in the other: a rewording, not a new step."""
+    return len(stems & earlier) >= DUPLICATE_OVERLAP * min(len(stems), len(earlier))
 
 
 def check_phrases(phrases: list[str], previous: list[str], limit: int) -> Checked:

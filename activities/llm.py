@@ -97,7 +97,7 @@ class LLMActivities:
             for _ in range(2):  # the model's plan, then one re-ask saying what was wrong
                 result = await self.chat.complete(SYSTEM, prompt + reask, max_tokens=256)
                 usage.add(result.usage)
-                checked = check_plan(result.text, topic)
+                checked = check_plan(result.text, topic, cut_off=result.finish_reason == "length")
                 rejected += len(checked.refused)
                 if len(checked.kept) >= MIN_PLAN_ITEMS:
                     return PlanResult(plan=numbered(checked.kept), usage=usage, rejected=rejected)

@@ -25,7 +25,7 @@ GRID = "What are the main ways to store energy on the power grid?"
 class ScriptedChat(ChatClient):
     """Answers from a list, one reply per call, and keeps every prompt it was sent."""
 
-    def __init__(self, *replies: str) -> None:
+    def __init__(self, *replies: str | tuple[str, str]) -> None:
         self.settings = Settings()
         self.model = "scripted"
         self.replies = list(replies)
@@ -34,7 +34,10 @@ class ScriptedChat(ChatClient):
     def _next(self, user: str) -> ChatResult:
         self.prompts.append(user)
         usage = Usage(llm_calls=1, prompt_tokens=len(user) // 4, completion_tokens=5)
-        return ChatResult(text=self.replies.pop(0), usage=usage)
+        reply = self.replies.pop(0)
+        # A (text, finish_reason) pair stands for a reply that stopped that way ("length").
+        text, finish = reply if isinstance(reply, tuple) else (reply, "stop")
+        return ChatResult(text=text, usage=usage, finish_reason=finish)
 
     async def complete(self, system: str, user: str, *, max_tokens: int | None = None):
         return self._next(user)
@@ -45,7 +48,7 @@ class ScriptedChat(ChatClient):
         return self._next(user)
 
 
-def acts(tmp_path: Path, *replies: str) -> tuple[LLMActivities, ScriptedChat]:
+def acts(tmp_path: Path, *replies: str | tuple[str, str]) -> tuple[LLMActivities, ScriptedChat]:
     chat = ScriptedChat(*replies)
     return LLMActivities(chat, ArtifactStore(tmp_path)), chat
 
@@ -76,6 +79,14 @@ async def test_a_good_plan_costs_one_call(tmp_path: Path) -> None:
     result = await ActivityEnvironment().run(llm.plan, PlanRequest(question=GRID))
     assert (result.source, result.rejected, result.usage.llm_calls) == ("model", 0, 1)
     assert len(chat.prompts) == 1
+
+
+async def test_the_last_step_of_a_cut_off_plan_is_dropped(tmp_path: Path) -> None:
+    cut = "1. Battery storage costs\n2. Pumped hydro storage sites\n3. Compressed air energy in"
+    llm, _ = acts(tmp_path, (cut, "length"))
+    result = await ActivityEnvironment().run(llm.plan, PlanRequest(question=GRID))
+    assert result.plan == "1. Battery storage costs\n2. Pumped hydro storage sites"
+    assert (result.source, result.rejected) == ("model", 1)
 
 
 async def test_junk_queries_fall_back_to_keywords(tmp_path: Path) -> None:

@@ -69,6 +69,32 @@ def test_plan_items_split_inline_numbering_and_duplicates_are_refused() -> None:
     assert checked.refused == [("battery storage COSTS", "duplicate")]
 
 
+# What SmolLM2-135M wrote when re-asked for a plan for GRID (the reply hit the token limit).
+SMOL_PLAN = (
+    "1. The main ways to store energy on the power grid are solar panels, batteries, and other "
+    "technologies that can be used in combination with renewable resources.\n"
+    "2. The most effective way is to use solar panels as a primary source of energy storage for "
+    "the power grid.\n"
+    "3. The main ways to store energy on the power grid are batteries, and other technologies "
+    "that can be used in combination with renewable resources.\n"
+    "4. Solar panels are used in conjunction with batteries and other technologies that can be "
+    "used in combination with renewable resources, which will increase overall efficiency of "
+    "the power grid.\n"
+    "5. The main ways to store energy on the power grid are solar panels as a primary source of "
+    "energy storage for the power grid, which is an important"
+)
+
+
+def test_rewordings_and_a_cut_off_last_item_are_refused() -> None:
+    checked = check_plan(SMOL_PLAN, TOPIC, cut_off=True)
+    assert [reason for _, reason in checked.refused] == ["duplicate", "duplicate", "cut off"]
+    assert [item[:20] for item in checked.kept] == ["The main ways to sto", "The most effective w"]
+    whole = check_plan(SMOL_PLAN, TOPIC)  # not cut off: item 5 is still a rewording of item 2
+    assert whole.kept == checked.kept and whole.refused[-1][1] == "duplicate"
+    distinct = check_plan("1. Battery storage costs\n2. Battery storage efficiency", TOPIC)
+    assert len(distinct.kept) == 2
+
+
 def test_clarifications_widen_the_topic() -> None:
     item = "Survey European utility projects"
     assert check_plan(item, TOPIC).kept == []
