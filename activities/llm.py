@@ -8,13 +8,20 @@ OpenAI-compatible endpoint, or Anthropic's API: providers/llm.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
+from activities.checks import (
+    MIN_PLAN_ITEMS,
+    check_phrases,
+    check_plan,
+    note_problem,
+    only_repeats,
+    vocabulary,
+)
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
+from activities.fallbacks import fallback_gaps, fallback_plan, fallback_queries, numbered
+from activities.llm_support import SavedDraft, heartbeating, notes_digest, saved_draft
 from activities.report_render import render_report
 from activities.table import (
     FIND_GAPS,
@@ -44,23 +51,15 @@ from providers.artifacts import ArtifactStore, run_key
 from providers.llm import ChatClient
 
 SYSTEM = "You are a careful research assistant. Answer only with what is asked, concisely."
-NOTES_BUDGET_CHARS = 6000
-
-
-@asynccontextmanager
-async def heartbeating(every: float = 1.0) -> AsyncIterator[None]:
-    """Heartbeat while a slow call runs, so a dead worker is noticed in seconds, not minutes."""
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(every)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
+# Appended to the prompt for the one re-ask after a refused answer; {reasons} says what was wrong.
+PLAN_REASK = (
+    "\n\nYour previous plan could not be used ({reasons}). Write 3 to 5 numbered steps, one "
+    "line each; each step says in words what to find out about the research question."
+)
+QUERIES_REASK = (
+    "\n\nYour previous queries could not be used ({reasons}). Give short queries made of "
+    "words about the research question."
+)
 
 
 class LLMActivities:
@@ -91,11 +90,22 @@ class LLMActivities:
         if req.previous_plan and req.comment:
             prompt += f"Previous plan:\n{req.previous_plan}\nReviewer's comment: {req.comment}\n"
         prompt += "Write a short research plan: 3 to 5 numbered steps, one line each."
+        topic = vocabulary(req.question, req.comment or "", *req.clarifications.values())
+        topic |= vocabulary(*req.clarifications)
+        usage, rejected, reask, reasons = Usage(), 0, "", ""
         async with heartbeating():
-            result = await self.chat.complete(SYSTEM, prompt, max_tokens=256)
-        return PlanResult(
-            plan=result.text.strip() or f"1. Research: {req.question}", usage=result.usage
-        )
+            for _ in range(2):  # the model's plan, then one re-ask saying what was wrong
+                result = await self.chat.complete(SYSTEM, prompt + reask, max_tokens=256)
+                usage.add(result.usage)
+                checked = check_plan(result.text, topic, cut_off=result.finish_reason == "length")
+                rejected += len(checked.refused)
+                if len(checked.kept) >= MIN_PLAN_ITEMS:
+                    return PlanResult(plan=numbered(checked.kept), usage=usage, rejected=rejected)
+                reasons = checked.reasons() or "no steps"
+                reask = PLAN_REASK.format(reasons=reasons)
+        activity.logger.warning("plan from the question: the model's was refused (%s)", reasons)
+        items = fallback_plan(req.question, req.clarifications)
+        return PlanResult(plan=numbered(items), usage=usage, source="fallback", rejected=rejected)
 
     @activity.defn(name=GENERATE_QUERIES.name)
     async def generate_queries(self, req: QueriesRequest) -> QueriesResult:
@@ -105,11 +115,21 @@ class LLMActivities:
         if req.previous_queries:
             prompt += "Already searched: " + "; ".join(req.previous_queries[-10:]) + "\n"
         prompt += f"Give {req.count} new short search queries (a few keywords each)."
+        usage, rejected, reask = Usage(), 0, ""
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(
-                SYSTEM, prompt, QueriesDraft, max_tokens=200
-            )
-        return QueriesResult(queries=draft.queries[: req.count], usage=usage)
+            for _ in range(2):  # as for the plan: one re-ask, then the fallback
+                draft, used = await self.chat.complete_json(
+                    SYSTEM, prompt + reask, QueriesDraft, max_tokens=200
+                )
+                usage.add(used)
+                checked = check_phrases(draft.queries, req.previous_queries, req.count)
+                rejected += len(checked.refused)
+                # Only repeats (or nothing) means no new ideas: the workflow decides what then.
+                if checked.kept or only_repeats(checked):
+                    return QueriesResult(queries=checked.kept, usage=usage, rejected=rejected)
+                reask = QUERIES_REASK.format(reasons=checked.reasons())
+        queries = fallback_queries(req.question, req.plan, req.previous_queries, req.count)
+        return QueriesResult(queries=queries, usage=usage, source="fallback", rejected=rejected)
 
     @activity.defn(name=TAKE_NOTES.name)
     async def take_notes(self, req: NotesRequest) -> NotesResult:
@@ -123,21 +143,26 @@ class LLMActivities:
         async with heartbeating():
             draft, usage = await self.chat.complete_json(SYSTEM, prompt, NotesDraft, max_tokens=400)
         known = {p.id for p in source.passages}
-        notes = [
-            Note(
-                text=n.text.strip(),
+        notes, dropped = [], 0
+        for draft_note in draft.notes:
+            note = Note(
+                text=draft_note.text.strip(),
                 source_id=source.source_id,
                 # A passage id the model made up supports nothing: keep only real ones.
-                passage_ids=[pid for pid in n.passage_ids if pid in known],
+                passage_ids=[pid for pid in dict.fromkeys(draft_note.passage_ids) if pid in known],
             )
-            for n in draft.notes
-            if n.text.strip()
-        ]
-        return NotesResult(notes=notes, usage=usage)
+            # No re-ask here: one call per source read, and the other notes usually stand.
+            problem = note_problem(note, source.passages)
+            if problem is None:
+                notes.append(note)
+            elif note.text:
+                dropped += 1
+                activity.logger.info("note dropped (%s): %s", problem, note.text[:120])
+        return NotesResult(notes=notes, usage=usage, dropped=dropped)
 
     @activity.defn(name=FIND_GAPS.name)
     async def find_gaps(self, req: GapsRequest) -> GapsResult:
-        notes = _notes_digest(req.notes, {})
+        notes = notes_digest(req.notes, {})
         prompt = (
             f"Research question: {req.question}\nNotes so far:\n{notes}\n"
             "List up to 3 things still unknown that more searching could answer, "
@@ -145,7 +170,14 @@ class LLMActivities:
         )
         async with heartbeating():
             draft, usage = await self.chat.complete_json(SYSTEM, prompt, GapsDraft, max_tokens=200)
-        return GapsResult(gaps=[g.strip() for g in draft.gaps if g.strip()][:3], usage=usage)
+        checked = check_phrases(draft.gaps, [], 3)
+        rejected = len(checked.refused)
+        if checked.kept or only_repeats(checked):
+            return GapsResult(gaps=checked.kept, usage=usage, rejected=rejected)
+        # Junk is not "nothing unknown": the gap becomes the question's words no note covers.
+        # No re-ask: the fallback is as good a lead for the next round's queries.
+        gaps = fallback_gaps(req.question, req.notes)
+        return GapsResult(gaps=gaps, usage=usage, source="fallback", rejected=rejected)
 
     @activity.defn(name=WRITE_REPORT.name)
     async def write_report(self, req: ReportRequest) -> ReportResult:
@@ -154,7 +186,7 @@ class LLMActivities:
         prompt = (
             f"Research question: {req.question}\nPlan:\n{req.plan[:1000]}\n"
             f"Sources:\n{sources}\nNotes (with the source number to cite):\n"
-            f"{_notes_digest(req.notes, numbers)}\n"
+            f"{notes_digest(req.notes, numbers)}\n"
         )
         if req.comment and req.previous_report_ref:
             previous = await asyncio.to_thread(self.store.read_text, req.previous_report_ref)
@@ -186,7 +218,7 @@ class LLMActivities:
         report then fails (a full or read-only artifact store), Temporal hands those details to
         the retry, on whichever worker, so the run does not pay for the report twice.
         """
-        saved = _saved_draft()
+        saved = saved_draft()
         if saved is not None:
             activity.logger.info(
                 "reusing the report draft of attempt %s", activity.info().attempt - 1
@@ -199,32 +231,3 @@ class LLMActivities:
         # After `heartbeating` ended: its empty heartbeats would replace these details.
         activity.heartbeat(SavedDraft(draft=draft, usage=usage).model_dump(mode="json"))
         return draft, usage
-
-
-class SavedDraft(BaseModel):
-    """A paid-for report draft, carried to the next attempt in the heartbeat details."""
-
-    draft: ReportDraft
-    usage: Usage
-
-
-def _saved_draft() -> SavedDraft | None:
-    for details in reversed(activity.info().heartbeat_details):
-        try:
-            return SavedDraft.model_validate(details)
-        except ValidationError:  # an empty liveness heartbeat, or something older
-            continue
-    return None
-
-
-def _notes_digest(notes: list[Note], numbers: dict[str, int]) -> str:
-    """Notes as prompt lines, cut to a budget that fits a small model's context."""
-    lines, used = [], 0
-    for note in notes:
-        tag = f"[{numbers[note.source_id]}] " if note.source_id in numbers else "- "
-        line = tag + note.text
-        if used + len(line) > NOTES_BUDGET_CHARS:
-            break
-        lines.append(line)
-        used += len(line) + 1
-    return "\n".join(lines) or "(no notes)"

@@ -5,6 +5,8 @@ Small by design: big texts stay in the artifact store and travel by reference.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from domain.run import ClarifyingQuestion, Usage
@@ -28,9 +30,16 @@ class PlanRequest(BaseModel):
     comment: str | None = None
 
 
+# Where a checked answer came from: the model, or the deterministic fallback after the model's
+# answer failed the checks (activities/checks.py) twice.
+Origin = Literal["model", "fallback"]
+
+
 class PlanResult(BaseModel):
     plan: str
     usage: Usage = Field(default_factory=Usage)
+    source: Origin = "model"
+    rejected: int = Field(default=0, description="Items of the model's answers the checks refused")
 
 
 class QueriesRequest(BaseModel):
@@ -44,6 +53,8 @@ class QueriesRequest(BaseModel):
 class QueriesResult(BaseModel):
     queries: list[str]
     usage: Usage = Field(default_factory=Usage)
+    source: Origin = "model"
+    rejected: int = 0
 
 
 class SearchRequest(BaseModel):
@@ -88,6 +99,7 @@ class NotesRequest(BaseModel):
 class NotesResult(BaseModel):
     notes: list[Note]
     usage: Usage = Field(default_factory=Usage)
+    dropped: int = Field(default=0, description="Notes refused as unsupported by their passages")
 
 
 class GapsRequest(BaseModel):
@@ -98,6 +110,8 @@ class GapsRequest(BaseModel):
 class GapsResult(BaseModel):
     gaps: list[str]
     usage: Usage = Field(default_factory=Usage)
+    source: Origin = "model"
+    rejected: int = 0
 
 
 class ReportRequest(BaseModel):

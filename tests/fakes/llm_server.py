@@ -35,6 +35,8 @@ class Script:
     questions: list[str] = field(default_factory=lambda: ["Which period matters?", "Which region?"])
     queries: list[str] = field(default_factory=lambda: ["battery storage", "pumped hydro"])
     gaps: list[str] = field(default_factory=list)
+    # Plan replies to give, in order, before the default plan (which names the question).
+    plans: list[str] = field(default_factory=list)
     bogus_citation: int | None = None
     # kind -> list of HTTP statuses to answer before succeeding (429 carries Retry-After: 1)
     failures: dict[str, list[int]] = field(default_factory=dict)
@@ -136,10 +138,7 @@ class FakeLLM:
         if kind == "QueriesDraft":
             return json.dumps({"queries": s.queries})
         if kind == "NotesDraft":
-            ids = re.findall(r"^\[(p\d+)\]", prompt, flags=re.M)
-            title = re.search(r"^Source: (.*)$", prompt, flags=re.M)
-            note = f"{title.group(1) if title else 'The source'} gives relevant facts."
-            return json.dumps({"notes": [{"text": note, "passage_ids": ids[:1]}]})
+            return json.dumps({"notes": _first_sentence_note(prompt)})
         if kind == "GapsDraft":
             return json.dumps({"gaps": s.gaps})
         if kind == "ReportDraft":
@@ -164,7 +163,17 @@ class FakeLLM:
                     ],
                 }
             )
-        return "1. Search the documents.\n2. Read the best sources.\n3. Write the report."
+        with self.lock:
+            if s.plans:
+                return s.plans.pop(0)
+        asked = re.search(r"^Research question: (.*?)\??$", prompt, flags=re.M)
+        topic = asked.group(1) if asked else "the question"
+        # Short on-topic steps first, so that the first half of the plan (what a "garbled"
+        # fault keeps) still holds two steps that pass the plan check.
+        return (
+            f"1. Evidence on: {topic}\n2. Costs and limits of: {topic}\n3. Write the report, "
+            "with a citation to the sources read for each claim it makes, and what is unknown."
+        )
 
     def start(self) -> None:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning")
@@ -189,3 +198,17 @@ def _kind(body: dict[str, Any]) -> str:
     if fmt.get("type") == "json_schema":
         return fmt["json_schema"]["name"]
     return "text"
+
+
+def _first_sentence_note(prompt: str) -> list[dict[str, Any]]:
+    """The first sentence of the first passage, citing it: a note its passage supports."""
+    blocks = re.findall(
+        r"^\[(p\d+)\] (.*?)(?=^\[p\d+\] |^Write up to |\Z)", prompt, flags=re.M | re.S
+    )
+    for pid, body in blocks:
+        # Headings are titles, not statements: the note is the first sentence of the prose.
+        prose = " ".join(ln for ln in body.split("\n") if ln.strip() and not ln.startswith("#"))
+        sentence = re.match(r".*?[.!?](?=\s|$)", prose.strip())
+        if sentence:
+            return [{"text": sentence.group(0), "passage_ids": [pid]}]
+    return []
