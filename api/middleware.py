@@ -21,10 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from api.auth import KeyRing, Principal, is_loopback, presented_key, unauthorized
+from api.browser import check_browser
 from api.errors import REQUEST_ID_HEADER, ApiError, error_response
 from api.limits import BodyTooLarge, RateLimiter, declared_length, limit_body, rate_limited
 from api.metrics import LATENCY, REQUESTS
 from api.routes import API_PREFIX
+from api.routes.codec import codec_origins
 from settings import Settings
 from telemetry.logs import REQUEST_ID, REQUEST_SCOPE
 from telemetry.tracing import get_tracer
@@ -149,7 +151,8 @@ def is_open(scope: Scope) -> bool:
 
 
 class GuardMiddleware:
-    """Authentication, rate limit and body size, before any route runs or any body is read.
+    """Authentication, browser checks (auth off), rate limit and body size, before any route
+    runs or any body is read.
 
     Inside RequestContextMiddleware, so refusals carry the request id and are counted.
     """
@@ -163,12 +166,18 @@ class GuardMiddleware:
         rate = settings.api_rate_limit_per_s
         self.limiter = RateLimiter(rate, settings.api_rate_limit_burst) if rate else None
         self.max_body = settings.api_max_body_bytes
+        self.codec_origins = frozenset(codec_origins(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         try:
+            if not len(self.keys):
+                # No key to steal, so a page in the user's browser is the threat (api/browser.py).
+                check_browser(
+                    scope, loopback_host=self.loopback_only, codec_origins=self.codec_origins
+                )
             if not is_open(scope):
                 principal = self._authenticate(scope)
                 scope.setdefault("state", {})["principal"] = principal

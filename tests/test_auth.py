@@ -63,7 +63,7 @@ async def app_factory(client: Client, settings: Settings) -> AsyncIterator[Any]:
                 {"Authorization": f"Bearer {key}"} if header == "bearer" else {"X-API-Key": key}
             )
         http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", headers=headers
         )
         opened.append(http)
         return http
@@ -186,7 +186,7 @@ async def test_auth_off_answers_loopback_clients_only(client: Client, settings: 
         app = create_app(app_settings)
         app.dependency_overrides[get_temporal_client] = lambda: client
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             return await http.get(path)
 
     remote = await get(settings, "203.0.113.7", RUNS)

@@ -108,7 +108,7 @@ async def secret_api(
     activities = await asyncio.to_thread(build_activities, secret_settings)
     async with build_worker(client, secret_settings, activities):
         transport = httpx.ASGITransport(app=create_app(secret_settings))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http
 
 
