@@ -18,15 +18,14 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect
 from temporalio.client import Client
 
-from api.auth import ensure_owner, unauthorized
+from api.auth import unauthorized
 from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
 from api.errors import ApiError
 from api.event_feed import Comment, End, EventFeed, FeedItem
 from api.metrics import SSE_STREAMS
 from api.routes import API_PREFIX, error_responses
+from api.runs_service import owned_run_handle
 from domain.run import RunEvent
-from workflows.research import ResearchWorkflow
-from workflows.search_attributes import research_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
@@ -156,14 +155,13 @@ async def run_events_ws(
     await websocket.accept()
     try:
         settings = websocket.app.state.settings
-        handle = (await _client(websocket)).get_workflow_handle_for(
-            ResearchWorkflow.run, research_workflow_id(valid_run_id(run_id))
-        )
         # Dependencies with Request do not run for WebSockets: the same check as get_run_handle.
         principal = websocket.scope.get("state", {}).get("principal")
         if principal is None and settings.auth_enabled:
             raise unauthorized("an API key is required")
-        await ensure_owner(handle, principal, "run", websocket.app.state.owners)
+        handle = await owned_run_handle(
+            await _client(websocket), valid_run_id(run_id), principal, websocket.app.state.owners
+        )
         feed = EventFeed(handle, settings, after, keepalive_s=None)
         await feed.open()
     except ApiError as err:

@@ -10,12 +10,19 @@ from uuid import uuid4
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ArtifactsDep, PrincipalDep, RunHandleDep, SettingsDep, TemporalDep
+from api.deps import (
+    ArtifactsDep,
+    OwnersDep,
+    PrincipalDep,
+    RunHandleDep,
+    SettingsDep,
+    TemporalDep,
+)
 from api.errors import ApiError
 from api.limits import check_active_runs
 from api.markdown_html import fragment_html
 from api.routes import API_PREFIX, error_responses, run_url
-from api.runs_service import start_research_run
+from api.runs_service import owns_unscoped_run, start_research_run
 from api.schemas import CreateRunRequest, RunCreated, RunList
 from api.temporal import temporal_calls, workflow_type
 from api.views import resolve_run_view, run_summary
@@ -44,6 +51,7 @@ async def create_run(
     client: TemporalDep,
     settings: SettingsDep,
     principal: PrincipalDep,
+    owners: OwnersDep,
     response: Response,
 ) -> RunCreated:
     """Start a research run."""
@@ -58,10 +66,19 @@ async def create_run(
             settings.api_max_active_runs,
         )
     run_id = body.run_id or uuid4().hex
+    if principal and body.run_id and await owns_unscoped_run(client, run_id, principal, owners):
+        # This owner's run from before ids were scoped (api/runs_service.py): still a duplicate.
+        raise ApiError(409, "run_exists", "a run with this id already exists")
     options = RunOptions.model_validate(body.options.model_dump())
     async with temporal_calls("run"):
         workflow_id = await start_research_run(
-            client, settings, run_id=run_id, question=body.question, options=options, owner=owner
+            client,
+            settings,
+            run_id=run_id,
+            question=body.question,
+            options=options,
+            owner=owner,
+            owner_scoped=principal is not None,
         )
     response.headers["Location"] = run_url(run_id)
     return RunCreated(
