@@ -24,7 +24,7 @@ from api.auth import KeyRing, Principal, is_loopback, presented_key, unauthorize
 from api.browser import check_browser
 from api.errors import REQUEST_ID_HEADER, ApiError, error_response
 from api.limits import BodyTooLarge, RateLimiter, declared_length, limit_body, rate_limited
-from api.metrics import LATENCY, REQUESTS
+from api.metrics import LATENCY, REQUESTS, method_label
 from api.routes import API_PREFIX
 from api.routes.codec import codec_origins
 from settings import Settings
@@ -96,8 +96,9 @@ class RequestContextMiddleware:
             finally:
                 elapsed = time.perf_counter() - began
                 route = getattr(scope.get("route"), "path", None) or UNMATCHED
-                REQUESTS.labels(scope["method"], route, str(status)).inc()
-                LATENCY.labels(scope["method"], route).observe(elapsed)
+                method = method_label(scope["method"])
+                REQUESTS.labels(method, route, str(status)).inc()
+                LATENCY.labels(method, route).observe(elapsed)
                 _finish_span(span, scope, route, status, request_id)
                 # Our access log: unlike uvicorn's, it runs inside the request's log context.
                 log.info("%s %s %s %.3fs", scope["method"], scope["path"], status, elapsed)
@@ -107,7 +108,7 @@ class RequestContextMiddleware:
 
 def _finish_span(span: trace.Span, scope: Scope, route: str, status: int, request_id: str) -> None:
     # Named by route template, not raw path, so trace search groups requests like metrics do.
-    span.update_name(f"{scope['method']} {route}")
+    span.update_name(f"{method_label(scope['method'])} {route}")
     span.set_attribute("http.request.method", scope["method"])
     span.set_attribute("http.route", route)
     span.set_attribute("url.path", scope["path"])

@@ -30,6 +30,7 @@ from api.visibility import (
     decode_page_token,
     encode_page_token,
     invalid_page_token,
+    page_token_key,
     runs_query,
 )
 from domain.run import RunOptions, RunStatus, RunView, Stage
@@ -95,6 +96,7 @@ async def create_run(
 @router.get("", response_model=RunList, responses=error_responses(422, 503))
 async def list_runs(
     client: TemporalDep,
+    settings: SettingsDep,
     principal: PrincipalDep,
     status: RunStatus | None = None,
     stage: Stage | None = None,
@@ -113,8 +115,9 @@ async def list_runs(
         created_after=created_after,
         created_before=created_before,
     )
+    key = page_token_key(settings)
     pages = client.list_workflows(
-        query, page_size=page_size, next_page_token=decode_page_token(page_token)
+        query, page_size=page_size, next_page_token=decode_page_token(page_token, key)
     )
     try:
         async with temporal_calls("run"):
@@ -126,7 +129,7 @@ async def list_runs(
             raise invalid_page_token(err.message) from err
         raise
     runs = [await run_summary(execution) for execution in pages.current_page or []]
-    return RunList(runs=runs, next_page_token=encode_page_token(pages.next_page_token))
+    return RunList(runs=runs, next_page_token=encode_page_token(pages.next_page_token, key))
 
 
 @router.get("/{run_id}", response_model=RunView, responses=error_responses(404, 503, 504))
