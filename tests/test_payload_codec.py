@@ -268,7 +268,9 @@ async def test_codec_endpoint_round_trips_and_rotates(
     async with _api(settings) as api:
         assert (await api.post("/codec/decode", json={"payloads": []})).status_code == 404
     api_key = "codec-test-key-0123456789"
-    guarded = enc_settings.model_copy(update={"api_keys": SecretStr(f'{{"{api_key}": "ops"}}')})
+    guarded = enc_settings.model_copy(
+        update={"api_keys": SecretStr(f'{{"{api_key}": "ops"}}'), "api_operators": ["ops"]}
+    )
     async with _api(guarded) as api:
         assert (await api.post("/codec/decode", json={"payloads": []})).status_code == 401
         auth = {"Authorization": f"Bearer {api_key}"}
