@@ -23,7 +23,14 @@ from starlette.websockets import WebSocketClose
 from api.auth import KeyRing, Principal, is_loopback, presented_key, unauthorized
 from api.browser import check_browser
 from api.errors import REQUEST_ID_HEADER, ApiError, error_response
-from api.limits import BodyTooLarge, RateLimiter, declared_length, limit_body, rate_limited
+from api.limits import (
+    BodyTooLarge,
+    RateLimiter,
+    declared_length,
+    limit_body,
+    rate_limit_per_s,
+    rate_limited,
+)
 from api.metrics import LATENCY, REQUESTS, method_label
 from api.routes import API_PREFIX
 from api.routes.codec import codec_origins
@@ -164,7 +171,7 @@ class GuardMiddleware:
         self.loopback_only = not settings.auth_enabled and not (
             settings.api_allow_unauthenticated_remote
         )
-        rate = settings.api_rate_limit_per_s
+        rate = rate_limit_per_s(settings)
         self.limiter = RateLimiter(rate, settings.api_rate_limit_burst) if rate else None
         self.max_body = settings.api_max_body_bytes
         self.codec_origins = frozenset(codec_origins(settings))

@@ -19,7 +19,7 @@ from api.deps import (
     TemporalDep,
 )
 from api.errors import ApiError
-from api.limits import check_active_runs
+from api.limits import check_active_runs, max_active_runs
 from api.markdown_html import fragment_html
 from api.routes import API_PREFIX, error_responses, run_url
 from api.runs_service import owns_unscoped_run, start_research_run
@@ -59,12 +59,9 @@ async def create_run(
     # With auth on, the key's owner owns the run whatever the body claims: it becomes the
     # ResearchOwner search attribute that every later request is checked against.
     owner = principal.owner if principal else body.created_by
-    if settings.api_max_active_runs is not None:
+    if (cap := max_active_runs(settings)) is not None:
         await check_active_runs(
-            client,
-            workflow_type(ResearchWorkflow),
-            principal.owner if principal else None,
-            settings.api_max_active_runs,
+            client, workflow_type(ResearchWorkflow), principal.owner if principal else None, cap
         )
     run_id = body.run_id or uuid4().hex
     if principal and body.run_id and await owns_unscoped_run(client, run_id, principal, owners):
