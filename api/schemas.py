@@ -244,10 +244,7 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    """With keys on, only a caller with a valid key sees more than `status` (the rest is null):
-    where Temporal is and which version it runs is for operators, not for anyone who can reach
-    the port."""
-
+    # With keys on, a caller without a valid key sees only `status` (the rest null).
     status: Literal["ready"] = "ready"
     temporal_address: str | None = None
     namespace: str | None = None
