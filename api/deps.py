@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHandle
 from api.auth import Principal, ensure_owner, unauthorized
 from api.errors import ApiError
 from api.owners import OwnerCache
+from api.runs_service import owned_run_handle
 from api.schemas import ID_PATTERN
 from api.temporal import TemporalConnector
 from domain.run import ApprovalView, RunView
@@ -18,7 +19,7 @@ from providers.artifacts import ArtifactStore
 from settings import Settings
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
-from workflows.search_attributes import approval_workflow_id, research_workflow_id
+from workflows.search_attributes import approval_workflow_id
 
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -84,9 +85,7 @@ ApprovalIdDep = Annotated[str, Depends(valid_approval_id)]
 async def get_run_handle(
     run_id: RunIdDep, client: TemporalDep, principal: PrincipalDep, owners: OwnersDep
 ) -> WorkflowHandle[ResearchWorkflow, RunView]:
-    handle = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
-    await ensure_owner(handle, principal, "run", owners)
-    return handle
+    return await owned_run_handle(client, run_id, principal, owners)
 
 
 async def get_approval_handle(

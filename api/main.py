@@ -15,6 +15,7 @@ from opentelemetry.trace import TracerProvider
 from api import web
 from api.auth import check_exposure, describe_auth
 from api.errors import ApiError, install_error_handlers
+from api.limits import StreamSlots
 from api.middleware import GuardMiddleware, RequestContextMiddleware
 from api.owners import OwnerCache
 from api.routes import approvals, events, meta, run_actions, run_outputs, runs
@@ -77,6 +78,7 @@ def create_app(
     app.state.temporal = TemporalConnector(settings, temporal_interceptors(tracer_provider))
     app.state.artifacts = ArtifactStore(settings.artifacts_dir)
     app.state.owners = OwnerCache()
+    app.state.streams = StreamSlots(settings.api_max_streams_per_key)
 
     install_error_handlers(app)
     # Added first, so it runs inside the request context (ids and metrics on its refusals).

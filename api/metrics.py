@@ -34,6 +34,14 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+# Label values must not grow with what clients send: a method outside these is counted as OTHER.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "OTHER"
+
+
 SSE_STREAMS = Gauge("research_api_sse_streams", "Server-sent event streams open right now")
 RUNS = Gauge(
     "research_runs", "Research runs by status, from Temporal visibility (cluster-wide)", ["status"]

@@ -21,10 +21,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from api.auth import KeyRing, Principal, is_loopback, presented_key, unauthorized
+from api.browser import check_browser
 from api.errors import REQUEST_ID_HEADER, ApiError, error_response
-from api.limits import BodyTooLarge, RateLimiter, declared_length, limit_body, rate_limited
-from api.metrics import LATENCY, REQUESTS
+from api.limits import (
+    BodyTooLarge,
+    RateLimiter,
+    declared_length,
+    limit_body,
+    rate_limit_per_s,
+    rate_limited,
+)
+from api.metrics import LATENCY, REQUESTS, method_label
 from api.routes import API_PREFIX
+from api.routes.codec import codec_origins
 from settings import Settings
 from telemetry.logs import REQUEST_ID, REQUEST_SCOPE
 from telemetry.tracing import get_tracer
@@ -94,8 +103,9 @@ class RequestContextMiddleware:
             finally:
                 elapsed = time.perf_counter() - began
                 route = getattr(scope.get("route"), "path", None) or UNMATCHED
-                REQUESTS.labels(scope["method"], route, str(status)).inc()
-                LATENCY.labels(scope["method"], route).observe(elapsed)
+                method = method_label(scope["method"])
+                REQUESTS.labels(method, route, str(status)).inc()
+                LATENCY.labels(method, route).observe(elapsed)
                 _finish_span(span, scope, route, status, request_id)
                 # Our access log: unlike uvicorn's, it runs inside the request's log context.
                 log.info("%s %s %s %.3fs", scope["method"], scope["path"], status, elapsed)
@@ -105,7 +115,7 @@ class RequestContextMiddleware:
 
 def _finish_span(span: trace.Span, scope: Scope, route: str, status: int, request_id: str) -> None:
     # Named by route template, not raw path, so trace search groups requests like metrics do.
-    span.update_name(f"{scope['method']} {route}")
+    span.update_name(f"{method_label(scope['method'])} {route}")
     span.set_attribute("http.request.method", scope["method"])
     span.set_attribute("http.route", route)
     span.set_attribute("url.path", scope["path"])
@@ -149,7 +159,8 @@ def is_open(scope: Scope) -> bool:
 
 
 class GuardMiddleware:
-    """Authentication, rate limit and body size, before any route runs or any body is read.
+    """Authentication, browser checks (auth off), rate limit and body size, before any route
+    runs or any body is read.
 
     Inside RequestContextMiddleware, so refusals carry the request id and are counted.
     """
@@ -160,15 +171,21 @@ class GuardMiddleware:
         self.loopback_only = not settings.auth_enabled and not (
             settings.api_allow_unauthenticated_remote
         )
-        rate = settings.api_rate_limit_per_s
+        rate = rate_limit_per_s(settings)
         self.limiter = RateLimiter(rate, settings.api_rate_limit_burst) if rate else None
         self.max_body = settings.api_max_body_bytes
+        self.codec_origins = frozenset(codec_origins(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         try:
+            if not len(self.keys):
+                # No key to steal, so a page in the user's browser is the threat (api/browser.py).
+                check_browser(
+                    scope, loopback_host=self.loopback_only, codec_origins=self.codec_origins
+                )
             if not is_open(scope):
                 principal = self._authenticate(scope)
                 scope.setdefault("state", {})["principal"] = principal

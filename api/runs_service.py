@@ -2,7 +2,14 @@
 
 Everything a run's start carries lives here: the workflow id, the input, the id reuse policy,
 the Web UI summary, the search attributes the API filters and checks owners by, and the memo
-that answers GET /runs/{id} before a worker has picked the run up.
+that answers GET /runs/{id} before a worker has picked the run up. So does the way back: every
+route that names a run finds its workflow through `owned_run_handle`.
+
+With keys on, a run's workflow id is scoped by its owner (`research-<run_id>~<owner>`; `~` is
+in neither a run id nor an owner name), so two owners may pick the same run id and neither
+learns of the other's run from a 409. With auth off there is one owner, and the id stays
+`research-<run_id>`. Runs started with keys on before ids were scoped have that unscoped id:
+the lookup falls back to it (with the same ownership check), so they stay reachable.
 """
 
 from __future__ import annotations
@@ -10,9 +17,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
+from api.auth import Principal, ensure_owner
+from api.errors import ApiError
+from api.owners import OwnerCache
 from domain.run import RunOptions, RunStatus, RunView, Stage
 from domain.state import ResearchInput
 from settings import Settings
@@ -27,6 +37,53 @@ from workflows.search_attributes import (
 )
 
 SUMMARY_CHARS = 200
+OWNER_SEPARATOR = "~"
+RunHandle = WorkflowHandle[ResearchWorkflow, RunView]
+
+
+def run_workflow_id(run_id: str, owner: str | None) -> str:
+    """The workflow id of `owner`'s run `run_id` (`owner` None: auth off, ids unscoped)."""
+    return research_workflow_id(run_id if owner is None else f"{run_id}{OWNER_SEPARATOR}{owner}")
+
+
+def run_id_of(workflow_id: str) -> str:
+    """The REST run id a research workflow id names, scoped or not."""
+    scoped = workflow_id.removeprefix(research_workflow_id(""))
+    return scoped.partition(OWNER_SEPARATOR)[0]
+
+
+async def owned_run_handle(
+    client: Client, run_id: str, principal: Principal | None, owners: OwnerCache | None
+) -> RunHandle:
+    """The caller's run `run_id`, or the run-not-found 404 (another owner's run included)."""
+    owner = principal.owner if principal else None
+    handle = client.get_workflow_handle_for(ResearchWorkflow.run, run_workflow_id(run_id, owner))
+    if principal is None:
+        return handle
+    try:
+        await ensure_owner(handle, principal, "run", owners)
+        return handle
+    except ApiError as err:
+        if err.status != 404:
+            raise
+    # Started before ids were scoped: the unscoped id, if this owner's (ensure_owner says).
+    legacy = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+    await ensure_owner(legacy, principal, "run", owners)
+    return legacy
+
+
+async def owns_unscoped_run(
+    client: Client, run_id: str, principal: Principal, owners: OwnerCache | None
+) -> bool:
+    """Whether this owner already has run `run_id` under its pre-scoping workflow id."""
+    legacy = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
+    try:
+        await ensure_owner(legacy, principal, "run", owners)
+    except ApiError as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
 
 
 def summary_line(question: str) -> str:
@@ -43,13 +100,15 @@ async def start_research_run(
     question: str,
     options: RunOptions,
     owner: str,
+    owner_scoped: bool = False,
 ) -> str:
-    """Start run `run_id` for `owner` and return its workflow id.
+    """Start run `run_id` for `owner` and return its workflow id (scoped by owner when
+    `owner_scoped`, i.e. keys are on: see the module docstring).
 
     Raises what `Client.start_workflow` raises (a reused run id is
     `WorkflowAlreadyStartedError`); the API turns those into HTTP errors.
     """
-    workflow_id = research_workflow_id(run_id)
+    workflow_id = run_workflow_id(run_id, owner if owner_scoped else None)
     now = datetime.now(UTC)
     initial = RunView(
         run_id=run_id,

@@ -6,10 +6,11 @@ Temporal payloads cannot drift apart.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.run import (
     BudgetLimits,
@@ -27,6 +28,23 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ClientId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+def _visible_text(value: str) -> str:
+    # A NUL ends strings in C code downstream (search, logs); a question of only zero-width or
+    # control characters is blank to every person and model while passing min_length.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if not any(unicodedata.category(ch)[0] not in "CZ" for ch in value):
+        raise ValueError("must contain visible characters, not only spaces or invisible ones")
+    return value
+
+
+Question = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    AfterValidator(_visible_text),
+]
 HumanWait = Annotated[timedelta, Field(gt=timedelta(0), le=timedelta(days=365))]
 # Upper bounds on what one request may ask for: generous for real work, but a typo or a hostile
 # client cannot set a budget no one meant to pay (the workflow models keep their own floors).
@@ -70,9 +88,7 @@ class RunOptionsBody(RunOptions, Forbid):
 
 
 class CreateRunRequest(Forbid):
-    question: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
-    ]
+    question: Question
     run_id: ClientId | None = Field(default=None, description="Defaults to a random hex id")
     options: RunOptionsBody = Field(default_factory=RunOptionsBody)
     created_by: Identity = "anonymous"
@@ -228,11 +244,12 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
+    # With keys on, a caller without a valid key sees only `status` (the rest null).
     status: Literal["ready"] = "ready"
-    temporal_address: str
-    namespace: str
+    temporal_address: str | None = None
+    namespace: str | None = None
     server_version: str | None = None
-    task_queue: str
+    task_queue: str | None = None
     worker_polling: bool | None = Field(
         default=None, description="Whether a worker polled the task queue recently (None: unknown)"
     )

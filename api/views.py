@@ -16,6 +16,7 @@ from temporalio.client import (
 )
 from temporalio.common import QueryRejectCondition
 
+from api.runs_service import run_id_of
 from api.schemas import RunSummary
 from api.temporal import query_or_none, temporal_calls
 from domain.run import TERMINAL_STATUSES, RunStatus, RunView, Stage
@@ -25,7 +26,6 @@ from workflows.search_attributes import (
     MEMO_STATUS_KEY,
     RESEARCH_STAGE,
     RESEARCH_STATUS,
-    research_workflow_id,
 )
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,6 @@ CLOSED_AS: dict[WorkflowExecutionStatus, RunStatus] = {
     WorkflowExecutionStatus.FAILED: RunStatus.failed,
     WorkflowExecutionStatus.TIMED_OUT: RunStatus.failed,
 }
-
-_ID_PREFIX = research_workflow_id("")
 
 
 async def resolve_run_view(handle: RunHandle, settings: Settings) -> tuple[RunView, StatusSource]:
@@ -117,7 +115,7 @@ async def _described_view(desc: WorkflowExecutionDescription) -> RunView:
     # Only for executions started without our memo (by hand, or by an older API).
     closed = desc.status != WorkflowExecutionStatus.RUNNING
     return RunView(
-        run_id=desc.id.removeprefix(_ID_PREFIX),
+        run_id=run_id_of(desc.id),
         question=await _summary(desc),
         status=RunStatus.completed if closed else RunStatus.running,
         stage=Stage.finished if closed else Stage.clarifying,
@@ -144,7 +142,7 @@ async def run_summary(execution: WorkflowExecution) -> RunSummary:
     if truth is not None:
         status, stage = truth, Stage.finished
     return RunSummary(
-        run_id=view.run_id if view else execution.id.removeprefix(_ID_PREFIX),
+        run_id=view.run_id if view else run_id_of(execution.id),
         question=view.question if view else None,
         status=status,
         stage=stage,

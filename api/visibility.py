@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
+import secrets
 from datetime import UTC, datetime
 
 from api.errors import ApiError
 from domain.run import RunStatus, Stage
-from settings import OWNER_PATTERN
+from settings import OWNER_PATTERN, Settings
 from workflows.search_attributes import RESEARCH_OWNER, RESEARCH_STAGE, RESEARCH_STATUS
 
 _ABNORMAL = "('Canceled', 'Failed', 'Terminated', 'TimedOut')"
@@ -85,21 +87,30 @@ def _rfc3339(value: datetime, name: str) -> str:
     return utc.isoformat().replace("+00:00", "Z")
 
 
-# Our page tokens carry a short digest of Temporal's token. A token that was mangled or made up
-# is then refused here as a 422 at once; passed on, Temporal answers it with a retryable
-# "something went wrong" that the client retries for seconds before it becomes a 502.
-_CHECK_BYTES = 4
+# Our page tokens carry an HMAC of Temporal's token. A token that was mangled or made up is then
+# refused here as a 422 at once; passed on, Temporal answers it with a retryable "something went
+# wrong" that the client retries for seconds before it becomes a 502. Keyed, so a client cannot
+# mint a token for a query it was never given (an unkeyed digest anyone can compute). The key is
+# RESEARCH_API_PAGE_TOKEN_KEY, or one drawn per process: then tokens do not survive a restart and
+# are not shared between replicas, which costs a client a restarted listing, nothing more.
+_CHECK_BYTES = 16
+PROCESS_KEY = secrets.token_bytes(32)
 
 
-def _check(token: bytes) -> bytes:
-    return hashlib.sha256(token).digest()[:_CHECK_BYTES]
+def page_token_key(settings: Settings) -> bytes:
+    configured = settings.api_page_token_key
+    return configured.get_secret_value().encode() if configured else PROCESS_KEY
 
 
-def encode_page_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
+def _check(token: bytes, key: bytes) -> bytes:
+    return hmac.new(key, token, hashlib.sha256).digest()[:_CHECK_BYTES]
 
 
-def decode_page_token(token: str | None) -> bytes | None:
+def encode_page_token(token: bytes | None, key: bytes = PROCESS_KEY) -> str | None:
+    return base64.urlsafe_b64encode(_check(token, key) + token).decode("ascii") if token else None
+
+
+def decode_page_token(token: str | None, key: bytes = PROCESS_KEY) -> bytes | None:
     if not token:
         return None
     try:
@@ -107,7 +118,7 @@ def decode_page_token(token: str | None) -> bytes | None:
     except (binascii.Error, ValueError, UnicodeEncodeError) as err:
         raise invalid_page_token(str(err)) from err
     check, inner = raw[:_CHECK_BYTES], raw[_CHECK_BYTES:]
-    if not inner or check != _check(inner):
+    if not inner or not hmac.compare_digest(check, _check(inner, key)):
         raise invalid_page_token("checksum mismatch")
     return inner
 

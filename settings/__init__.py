@@ -121,11 +121,22 @@ class Settings(BaseSettings):
     # The client side (CLI) key, sent as `Authorization: Bearer ...`.
     api_key: SecretStr | None = None
     # Abuse limits. Rate: requests per second per key (per client address when auth is off),
-    # with bursts up to `burst`; unset means no rate limit. Active runs: per owner, unset = none.
+    # with bursts up to `burst`. Active runs and pending approvals: per owner. Unset means none
+    # with auth off, and the defaults in api/limits.py (KEYED_DEFAULTS) with keys on.
     api_rate_limit_per_s: float | None = Field(default=None, gt=0)
     api_rate_limit_burst: int = Field(default=20, ge=1)
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     api_max_active_runs: int | None = Field(default=None, ge=1)
+    api_max_pending_approvals: int | None = Field(default=None, ge=1)
+    # Open SSE / WebSocket event streams per key (per client address with auth off).
+    api_max_streams_per_key: int = Field(default=10, ge=1)
+    # Signs GET /runs page tokens (HMAC-SHA256). Unset: a random key per process, so tokens die
+    # with it; set one shared secret when several API replicas serve one listing.
+    api_page_token_key: SecretStr | None = None
+    # Owners (as in RESEARCH_API_KEYS) who may use /codec to encrypt and decrypt any run's
+    # payloads, comma-separated. With keys on and this empty, nobody may; with auth off, the one
+    # local person may.
+    api_operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Payload encryption (README "Encrypting payloads"): base64 of 32 random bytes, AES-256-GCM.
     # Comma-separated to rotate: the first key encrypts, every listed key decrypts. Unset: off.
@@ -167,6 +178,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("api_operators", mode="before")
+    @classmethod
+    def _split_operators(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
     @model_validator(mode="after")

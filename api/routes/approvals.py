@@ -13,9 +13,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from api.auth import acting_as, decision_by
 from api.deps import ApprovalHandleDep, ApprovalIdDep, PrincipalDep, SettingsDep, TemporalDep
 from api.errors import ApiError
+from api.limits import check_active_runs, max_pending_approvals
 from api.routes import API_PREFIX, approval_url, error_responses
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
-from api.temporal import query_or_none, send_input, temporal_calls
+from api.temporal import query_or_none, send_input, temporal_calls, workflow_type
 from domain.run import ApprovalInput, ApprovalView, DecisionResult
 from workflows.approval import ApprovalWorkflow
 from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
@@ -41,6 +42,14 @@ async def create_approval(
     """Ask a person to accept or reject something."""
     # Set at start and never changed: the owner every later request on this approval must match.
     owner = acting_as(principal, body.requested_by)
+    if (cap := max_pending_approvals(settings)) is not None:
+        await check_active_runs(
+            client,
+            workflow_type(ApprovalWorkflow),
+            principal.owner if principal else None,
+            cap,
+            kind="approvals",
+        )
     approval_id = body.approval_id or uuid4().hex
     workflow_id = approval_workflow_id(approval_id)
     inp = ApprovalInput(

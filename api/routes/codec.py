@@ -9,7 +9,9 @@ to be shown in plain text. The body is Temporal's codec-server shape, `{"payload
 
 Served by the API rather than a process of its own: the API already holds the key, and the guard
 in front of every route covers this one too (an API key when auth is on; loopback only when it
-is off, which is exactly where `research up`'s Web UI runs). Only mounted when a key is set.
+is off, which is exactly where `research up`'s Web UI runs). With keys on, only operators'
+keys (RESEARCH_API_OPERATORS) may call it: it decrypts every owner's runs. Only mounted when a
+payload key is set.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
+from api.auth import Principal
 from api.errors import ApiError
 from api.routes import error_responses
 from codec.encryption import EncryptionCodec, UndecryptablePayload
@@ -32,7 +35,24 @@ from settings import Settings
 CODEC_PREFIX = "/codec"
 MAX_PAYLOADS = 1000
 
-router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"])
+
+def require_operator(request: Request) -> None:
+    """403 unless the caller is an operator: an owner in RESEARCH_API_OPERATORS (auth off: the
+    one local person). The codec decrypts any run's payloads, whoever owns the run."""
+    settings: Settings = request.app.state.settings
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if not settings.auth_enabled:
+        return
+    if principal is None or principal.owner not in settings.api_operators:
+        raise ApiError(
+            403,
+            "operator_only",
+            "the codec endpoints decrypt every run's payloads, so only operators may call them "
+            "(owners listed in RESEARCH_API_OPERATORS)",
+        )
+
+
+router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"], dependencies=[Depends(require_operator)])
 
 Base64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/_-]*={0,2}$", examples=["ImhpIg=="])]
 
@@ -78,13 +98,17 @@ def _codec(request: Request) -> EncryptionCodec:
     return request.app.state.payload_codec
 
 
-@router.post("/encode", response_model=CodecPayloads, responses=error_responses(422, body=True))
+@router.post(
+    "/encode", response_model=CodecPayloads, responses=error_responses(403, 422, body=True)
+)
 async def encode(body: CodecPayloads, request: Request) -> CodecPayloads:
     """Encrypt payloads (the Web UI sends what a person types as workflow input here)."""
     return _to_json(await _codec(request).encode(_to_proto(body)))
 
 
-@router.post("/decode", response_model=CodecPayloads, responses=error_responses(422, body=True))
+@router.post(
+    "/decode", response_model=CodecPayloads, responses=error_responses(403, 422, body=True)
+)
 async def decode(body: CodecPayloads, request: Request) -> CodecPayloads:
     """Decrypt payloads; ones that are not encrypted come back as they are."""
     try:

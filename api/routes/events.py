@@ -9,25 +9,26 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, WebSocket
+from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import Gauge
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from temporalio.client import Client
 
-from api.auth import ensure_owner, unauthorized
+from api.auth import unauthorized
 from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
 from api.errors import ApiError
 from api.event_feed import Comment, End, EventFeed, FeedItem
+from api.limits import StreamSlots, stream_caller
 from api.metrics import SSE_STREAMS
 from api.routes import API_PREFIX, error_responses
+from api.runs_service import owned_run_handle
 from domain.run import RunEvent
-from workflows.research import ResearchWorkflow
-from workflows.search_attributes import research_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
@@ -128,6 +129,7 @@ async def run_events(
     run_id: str,
     handle: RunHandleDep,
     settings: SettingsDep,
+    request: Request,
     after: Annotated[int | None, Query(ge=0, description="Send events after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
@@ -137,12 +139,32 @@ async def run_events(
     if feed.exhausted:
         # The SSE spec's way to tell EventSource to stop reconnecting.
         return Response(status_code=204)
-    return StreamingResponse(
+    release = _streams(request.app).acquire(stream_caller(request.scope))
+    return CountedStream(
         _sse(feed, run_id),
+        release,
         media_type="text/event-stream",
         # Proxies must neither cache nor buffer a live stream.
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+class CountedStream(StreamingResponse):
+    """Gives its stream slot back however the response ends: done, client gone, or error."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
+
+
+def _streams(app: Any) -> StreamSlots:
+    return app.state.streams
 
 
 async def _sse(feed: EventFeed, run_id: str) -> AsyncIterator[bytes]:
@@ -162,16 +184,16 @@ async def run_events_ws(
     await websocket.accept()
     try:
         settings = websocket.app.state.settings
-        handle = (await _client(websocket)).get_workflow_handle_for(
-            ResearchWorkflow.run, research_workflow_id(valid_run_id(run_id))
-        )
         # Dependencies with Request do not run for WebSockets: the same check as get_run_handle.
         principal = websocket.scope.get("state", {}).get("principal")
         if principal is None and settings.auth_enabled:
             raise unauthorized("an API key is required")
-        await ensure_owner(handle, principal, "run", websocket.app.state.owners)
+        handle = await owned_run_handle(
+            await _client(websocket), valid_run_id(run_id), principal, websocket.app.state.owners
+        )
         feed = EventFeed(handle, settings, after, keepalive_s=None)
         await feed.open()
+        release = _streams(websocket.app).acquire(stream_caller(websocket.scope))
     except ApiError as err:
         body = {"error_code": err.error_code, "message": err.message, "details": err.details}
         await websocket.send_json({**body, "request_id": None})
@@ -185,6 +207,7 @@ async def run_events_ws(
         done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         WS_STREAMS.dec()
+        release()
         for task in (sender, listener):
             task.cancel()
         await asyncio.gather(sender, listener, return_exceptions=True)

@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSyste
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.auth import KeyRing, presented_key
 from api.deps import SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.metrics import refresh_run_counts
@@ -22,6 +23,7 @@ from api.routes import API_PREFIX, error_responses
 from api.schemas import FlowInfo, FlowInput, FlowList, Health, Ready
 from api.temporal import TemporalConnector, temporal_calls, workflow_type
 from domain.run import ApprovalView, RunStatus, Stage
+from settings import Settings
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 
@@ -82,12 +84,15 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Ready, responses=error_responses(503, guarded=False))
-async def ready(client: TemporalDep, settings: SettingsDep) -> Ready:
-    """Temporal is reachable; also says whether a worker polls the task queue."""
+async def ready(client: TemporalDep, settings: SettingsDep, request: Request) -> Ready:
+    """Temporal is reachable; with a key (or auth off), also where it is, its version, and
+    whether a worker polls the task queue."""
     async with temporal_calls():
         info = await client.workflow_service.get_system_info(
             GetSystemInfoRequest(), timeout=READY_TIMEOUT
         )
+    if settings.auth_enabled and not _has_valid_key(request, settings):
+        return Ready()  # open to probes, which need only the status code
     return Ready(
         temporal_address=settings.temporal_address,
         namespace=client.namespace,
@@ -95,6 +100,12 @@ async def ready(client: TemporalDep, settings: SettingsDep) -> Ready:
         task_queue=settings.task_queue,
         worker_polling=await _worker_polling(client, settings.task_queue),
     )
+
+
+def _has_valid_key(request: Request, settings: Settings) -> bool:
+    # /ready is open (the guard asks no key), so the key is looked at here, if one was sent.
+    key = presented_key(request.scope)
+    return key is not None and KeyRing(settings.api_key_owners).principal(key) is not None
 
 
 async def _worker_polling(client: Client, task_queue: str) -> bool | None:

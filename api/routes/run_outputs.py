@@ -28,6 +28,19 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
 ReportFormat = Literal["md", "json", "html"]
 
+# A report is text that a model wrote from pages anyone could publish, served from the origin
+# where the web page keeps the API key: as HTML it may carry its own inline style and nothing
+# else (no script, image, frame, form or base URL), and no format may be sniffed into HTML.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+REPORT_HTML_HEADERS = {
+    **NOSNIFF,
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
 REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report as Markdown, HTML or JSON (by `format`)",
@@ -85,10 +98,13 @@ async def get_report(
         )
     markdown: str = await _read(artifacts, view.report_ref, as_json=False)
     if fmt == "md":
-        return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+        return PlainTextResponse(
+            markdown, media_type="text/markdown; charset=utf-8", headers=NOSNIFF
+        )
     sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
     if fmt == "html":
-        return HTMLResponse(markdown_to_html(markdown, title=view.question, sources=sources))
+        html = markdown_to_html(markdown, title=view.question, sources=sources)
+        return HTMLResponse(html, headers=REPORT_HTML_HEADERS)
     sections = markdown_sections(markdown)
     body = ReportJson(
         run_id=view.run_id,
@@ -100,7 +116,7 @@ async def get_report(
         citations=report_citations(sections, sources),
         sources=sources,
     )
-    return JSONResponse(body.model_dump(mode="json"))
+    return JSONResponse(body.model_dump(mode="json"), headers=NOSNIFF)
 
 
 @router.get("/{run_id}/sources", responses=error_responses(404, 409, 503))

@@ -10,12 +10,19 @@ from uuid import uuid4
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ArtifactsDep, PrincipalDep, RunHandleDep, SettingsDep, TemporalDep
+from api.deps import (
+    ArtifactsDep,
+    OwnersDep,
+    PrincipalDep,
+    RunHandleDep,
+    SettingsDep,
+    TemporalDep,
+)
 from api.errors import ApiError
-from api.limits import check_active_runs
+from api.limits import check_active_runs, max_active_runs
 from api.markdown_html import fragment_html
 from api.routes import API_PREFIX, error_responses, run_url
-from api.runs_service import start_research_run
+from api.runs_service import owns_unscoped_run, start_research_run
 from api.schemas import CreateRunRequest, RunCreated, RunList
 from api.temporal import temporal_calls, workflow_type
 from api.views import resolve_run_view, run_summary
@@ -23,6 +30,7 @@ from api.visibility import (
     decode_page_token,
     encode_page_token,
     invalid_page_token,
+    page_token_key,
     runs_query,
 )
 from domain.run import RunOptions, RunStatus, RunView, Stage
@@ -44,24 +52,31 @@ async def create_run(
     client: TemporalDep,
     settings: SettingsDep,
     principal: PrincipalDep,
+    owners: OwnersDep,
     response: Response,
 ) -> RunCreated:
     """Start a research run."""
     # With auth on, the key's owner owns the run whatever the body claims: it becomes the
     # ResearchOwner search attribute that every later request is checked against.
     owner = principal.owner if principal else body.created_by
-    if settings.api_max_active_runs is not None:
+    if (cap := max_active_runs(settings)) is not None:
         await check_active_runs(
-            client,
-            workflow_type(ResearchWorkflow),
-            principal.owner if principal else None,
-            settings.api_max_active_runs,
+            client, workflow_type(ResearchWorkflow), principal.owner if principal else None, cap
         )
     run_id = body.run_id or uuid4().hex
+    if principal and body.run_id and await owns_unscoped_run(client, run_id, principal, owners):
+        # This owner's run from before ids were scoped (api/runs_service.py): still a duplicate.
+        raise ApiError(409, "run_exists", "a run with this id already exists")
     options = RunOptions.model_validate(body.options.model_dump())
     async with temporal_calls("run"):
         workflow_id = await start_research_run(
-            client, settings, run_id=run_id, question=body.question, options=options, owner=owner
+            client,
+            settings,
+            run_id=run_id,
+            question=body.question,
+            options=options,
+            owner=owner,
+            owner_scoped=principal is not None,
         )
     response.headers["Location"] = run_url(run_id)
     return RunCreated(
@@ -78,6 +93,7 @@ async def create_run(
 @router.get("", response_model=RunList, responses=error_responses(422, 503))
 async def list_runs(
     client: TemporalDep,
+    settings: SettingsDep,
     principal: PrincipalDep,
     status: RunStatus | None = None,
     stage: Stage | None = None,
@@ -96,8 +112,9 @@ async def list_runs(
         created_after=created_after,
         created_before=created_before,
     )
+    key = page_token_key(settings)
     pages = client.list_workflows(
-        query, page_size=page_size, next_page_token=decode_page_token(page_token)
+        query, page_size=page_size, next_page_token=decode_page_token(page_token, key)
     )
     try:
         async with temporal_calls("run"):
@@ -109,7 +126,7 @@ async def list_runs(
             raise invalid_page_token(err.message) from err
         raise
     runs = [await run_summary(execution) for execution in pages.current_page or []]
-    return RunList(runs=runs, next_page_token=encode_page_token(pages.next_page_token))
+    return RunList(runs=runs, next_page_token=encode_page_token(pages.next_page_token, key))
 
 
 @router.get("/{run_id}", response_model=RunView, responses=error_responses(404, 503, 504))

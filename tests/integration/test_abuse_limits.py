@@ -41,7 +41,7 @@ def build(client: Client, settings: Settings, **limits: Any) -> Any:
 def http_for(app: Any, key: str | None = None) -> httpx.AsyncClient:
     headers = {"X-API-Key": key} if key else {}
     transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers)
 
 
 def error_code(resp: httpx.Response) -> str:

@@ -47,9 +47,10 @@ from temporalio.worker import Worker
 
 from api.deps import get_temporal_client
 from api.main import create_app
+from api.runs_service import run_workflow_id
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from workflows.search_attributes import approval_workflow_id, research_workflow_id
+from workflows.search_attributes import approval_workflow_id
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ONLY = os.environ.get("FUZZ_ONLY", "")  # e.g. "GET /api/v1/runs"
@@ -216,7 +217,11 @@ async def test_api_conforms_to_its_schema(
     finally:
         await asyncio.to_thread(shutdown_lifespans)
         for kind, value in tally.created:
-            wf_id = research_workflow_id(value) if kind == "run_id" else approval_workflow_id(value)
+            wf_id = (
+                run_workflow_id(value, "fuzzer")
+                if kind == "run_id"
+                else approval_workflow_id(value)
+            )
             try:
                 await client.get_workflow_handle(wf_id).terminate("fuzz test over")
             except Exception:  # already closed
@@ -238,7 +243,7 @@ async def test_made_up_page_token_is_422(client: Client, settings: Settings) -> 
     app = create_app(settings)
     app.dependency_overrides[get_temporal_client] = lambda: client
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
         for token in ("AAAA", "W0ZpbHRlcmVkXQ==", "abcd"):
             resp = await api.get(RUNS, params={"page_token": token})
             assert resp.status_code == 422, resp.text

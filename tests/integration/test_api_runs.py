@@ -26,7 +26,7 @@ async def api(client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncCl
     app = create_app(settings)
     app.dependency_overrides[get_temporal_client] = lambda: client
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
 
 
@@ -142,7 +142,7 @@ async def test_status_without_a_worker_comes_from_memo(
     app = create_app(lonely)
     app.dependency_overrides[get_temporal_client] = lambda: client
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://a"
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
     ) as api:
         assert (await api.post(RUNS, json={"question": "Q?", "run_id": run_id})).status_code == 202
         resp = await api.get(f"{RUNS}/{run_id}")

@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from api.auth import AuthConfigError, KeyRing, check_exposure, is_loopback, presented_key
 from api.deps import get_temporal_client
 from api.main import create_app
+from api.runs_service import run_workflow_id
 from api.visibility import runs_query
 from cli.client import ApiClient
 from cli.main import app as cli_app
@@ -35,7 +36,7 @@ from settings import Settings
 from tests.helpers.frontends import FAST, RUNS, code, pending, poll
 from tests.helpers.stack import free_port
 from tests.live import ThreadedApi
-from workflows.search_attributes import RESEARCH_OWNER, research_workflow_id
+from workflows.search_attributes import RESEARCH_OWNER
 
 SUFFIX = uuid.uuid4().hex[:8]
 # Unique per test session: the dev server is shared, and lists filter by owner.
@@ -63,7 +64,7 @@ async def app_factory(client: Client, settings: Settings) -> AsyncIterator[Any]:
                 {"Authorization": f"Bearer {key}"} if header == "bearer" else {"X-API-Key": key}
             )
         http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", headers=headers
         )
         opened.append(http)
         return http
@@ -186,7 +187,7 @@ async def test_auth_off_answers_loopback_clients_only(client: Client, settings: 
         app = create_app(app_settings)
         app.dependency_overrides[get_temporal_client] = lambda: client
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             return await http.get(path)
 
     remote = await get(settings, "203.0.113.7", RUNS)
@@ -215,7 +216,7 @@ async def test_another_owners_run_is_404_on_every_route(
     # The body's created_by is not the owner: the key is.
     run_id = await start(ada, created_by=GRACE)
     await poll(ada, run_id, pending("clarification"))
-    desc = await client.get_workflow_handle(research_workflow_id(run_id)).describe()
+    desc = await client.get_workflow_handle(run_workflow_id(run_id, ADA)).describe()
     assert desc.typed_search_attributes.get(RESEARCH_OWNER) == ADA
 
     routes: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -284,13 +285,13 @@ async def test_lists_hold_only_the_callers_runs_filtered_by_visibility(
         assert not seen & other
         # Earlier tests' runs of the same owner may be listed too; nobody else's are.
         for run_id in seen:
-            desc = await client.get_workflow_handle(research_workflow_id(run_id)).describe()
+            desc = await client.get_workflow_handle(run_workflow_id(run_id, owner)).describe()
             assert desc.typed_search_attributes.get(RESEARCH_OWNER) == owner
     assert "ResearchOwner = 'x'" in runs_query("ResearchWorkflow", owner="x")
     with pytest.raises(ValueError):
         runs_query("ResearchWorkflow", owner="x' OR 'a' = 'a")
     via_temporal = [w.id async for w in client.list_workflows(f"ResearchOwner = '{ADA}'")]
-    assert {research_workflow_id(r) for r in ada_runs} <= set(via_temporal)
+    assert {run_workflow_id(r, ADA) for r in ada_runs} <= set(via_temporal)
     for http, runs in ((ada, ada_runs), (grace, grace_runs)):
         for run_id in runs:
             await http.post(f"{RUNS}/{run_id}/cancel")

@@ -322,7 +322,9 @@ async def api(client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncCl
     app = create_app(settings)
     app.dependency_overrides[get_temporal_client] = lambda: client
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=60) as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", timeout=60
+    ) as http:
         yield http
 
 

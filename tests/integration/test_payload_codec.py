@@ -76,7 +76,7 @@ async def enc_worker(enc_settings: Settings, llm: FakeLLM) -> AsyncIterator[Clie
 async def enc_api(enc_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     # No dependency override: the app makes its own Temporal client, with the codec.
     transport = httpx.ASGITransport(app=create_app(enc_settings))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
 
 
@@ -269,7 +269,9 @@ async def test_codec_endpoint_round_trips_and_rotates(
     async with _api(settings) as api:
         assert (await api.post("/codec/decode", json={"payloads": []})).status_code == 404
     api_key = "codec-test-key-0123456789"
-    guarded = enc_settings.model_copy(update={"api_keys": SecretStr(f'{{"{api_key}": "ops"}}')})
+    guarded = enc_settings.model_copy(
+        update={"api_keys": SecretStr(f'{{"{api_key}": "ops"}}'), "api_operators": ["ops"]}
+    )
     async with _api(guarded) as api:
         assert (await api.post("/codec/decode", json={"payloads": []})).status_code == 401
         auth = {"Authorization": f"Bearer {api_key}"}
@@ -279,7 +281,7 @@ async def test_codec_endpoint_round_trips_and_rotates(
 
 def _api(settings: Settings) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=create_app(settings))
-    return httpx.AsyncClient(transport=transport, base_url="http://api")
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
 
 
 def test_without_a_key_nothing_changes_and_a_bad_key_stops_the_start(settings: Settings) -> None:

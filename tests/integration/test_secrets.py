@@ -26,11 +26,11 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from api.main import create_app
+from api.runs_service import run_workflow_id
 from providers.web_search import BraveProvider, TavilyProvider
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from worker import build_activities, build_worker
-from workflows.search_attributes import research_workflow_id
 
 LLM_SECRET = "sk-LLMSECRET-5e0f9b3c7a21d4"
 TAVILY_SECRET = "tvly-TAVILYSECRET-8c41e2"
@@ -108,7 +108,7 @@ async def secret_api(
     activities = await asyncio.to_thread(build_activities, secret_settings)
     async with build_worker(client, secret_settings, activities):
         transport = httpx.ASGITransport(app=create_app(secret_settings))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http
 
 
@@ -170,7 +170,7 @@ async def test_no_secret_in_history_attributes_memo_artifacts_or_logs(
     assert (await api.get(f"{RUNS}/{run_id}")).status_code == 401  # the API key is needed
 
     found: list[str] = []
-    handle = client.get_workflow_handle(research_workflow_id(run_id))
+    handle = client.get_workflow_handle(run_workflow_id(run_id, "ada"))
     history = await handle.fetch_history()
     raw = b"".join(event.SerializeToString() for event in history.events)
     assert b"How is grid energy stored?" in raw  # the scan sees inside payloads

@@ -63,7 +63,7 @@ async def test_one_trace_from_http_request_to_activities_and_logs_carry_ids(
     transport = httpx.ASGITransport(app=app)
     async with (
         build_worker(client, own, activities),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as api,
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api,
     ):
         body = {
             "question": "How is grid energy stored?",

@@ -37,7 +37,7 @@ def offline_app(offline_settings: Settings) -> FastAPI:
 @pytest.fixture
 async def api(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=offline_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
 
 
@@ -170,7 +170,7 @@ async def test_real_connector_without_temporal(offline_settings: Settings) -> No
     # The lifespan must not crash when Temporal is down.
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             assert (await http.get("/api/v1/health")).status_code == 200
             resp = await http.get("/api/v1/ready")
             assert_error(resp, 503, "temporal_unavailable")
