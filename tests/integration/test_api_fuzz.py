@@ -84,7 +84,9 @@ async def seeded(
     app = create_app(fuzz_settings)
     app.dependency_overrides[get_temporal_client] = lambda: client
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=AUTH) as api:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=AUTH
+    ) as api:
         ids: dict[str, str] = {}
         for name in ("waiting", "cancelled"):
             resp = await api.post(RUNS, json={"question": "How is grid energy stored?"})

@@ -36,7 +36,7 @@ async def api(client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncCl
     app = create_app(settings)
     app.dependency_overrides[get_temporal_client] = lambda: client
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
 
 

@@ -51,7 +51,7 @@ async def api(client: Client, keyed: Settings) -> AsyncIterator[Api]:
     def make(key: str) -> httpx.AsyncClient:
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
-            base_url="http://api",
+            base_url="http://127.0.0.1",
             headers={"Authorization": f"Bearer {key}"},
         )
         opened.append(http)

@@ -24,7 +24,7 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app.dependency_overrides[get_temporal_client] = UntouchableClient
     # raise_app_exceptions=False: a 500 comes back as the response it is, not as a crash here.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
 
 

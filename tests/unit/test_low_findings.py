@@ -89,7 +89,7 @@ async def test_invisible_or_nul_questions_are_refused(
 
 async def test_ready_tells_a_stranger_only_ready() -> None:
     transport = httpx.ASGITransport(app=app_with(api_keys=SecretStr(KEYS)))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         anonymous = await http.get("/api/v1/ready")
         keyed = await http.get("/api/v1/ready", headers={"X-API-Key": USER_KEY})
         wrong = await http.get("/api/v1/ready", headers={"X-API-Key": "not-a-key"})
@@ -105,7 +105,7 @@ async def test_only_operators_may_use_the_codec() -> None:
     app = app_with(api_keys=SecretStr(KEYS), payload_key=payload_key, api_operators="ops")
     transport = httpx.ASGITransport(app=app)
     body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "MQ=="}]}
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         user = await http.post("/codec/decode", json=body, headers={"X-API-Key": USER_KEY})
         operator = await http.post("/codec/decode", json=body, headers={"X-API-Key": OPERATOR_KEY})
         encode = await http.post("/codec/encode", json=body, headers={"X-API-Key": USER_KEY})
