@@ -67,19 +67,30 @@ class _Child:
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline_s: float) -> Any:
         """(status, value) of `fn(*args)` run in the child; ExtractionTimeout past `deadline_s`."""
+        if not self.ready:
+            self._wait_ready()
         try:
-            if not self.ready:
-                if not self.conn.poll(START_TIMEOUT_S):
-                    raise RuntimeError("extraction process did not start")
-                self.conn.recv()
-                self.ready = True
             self.conn.send((fn, args))
             # The deadline starts once the document is sent: a child's start-up is not counted.
             if not self.conn.poll(deadline_s):
                 raise ExtractionTimeout(f"extraction took longer than {deadline_s:g} s")
             return self.conn.recv()
         except (EOFError, OSError) as exc:  # killed by close(), or crashed (out of memory)
-            raise ExtractionError(f"extraction process died ({self.process.exitcode})") from exc
+            raise ExtractionError(f"extraction process died (exit code {self._exit()})") from exc
+
+    def _wait_ready(self) -> None:
+        # A child that cannot start is no fault of the document: RuntimeError, retried.
+        try:
+            if not self.conn.poll(START_TIMEOUT_S):
+                raise RuntimeError(f"extraction process not ready after {START_TIMEOUT_S:g} s")
+            self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"extraction process failed to start ({self._exit()})") from exc
+        self.ready = True
+
+    def _exit(self) -> int | None:
+        self.process.join(1.0)  # a child that just closed its pipe may not be reaped yet
+        return self.process.exitcode
 
     def kill(self) -> None:
         self.process.kill()

@@ -27,9 +27,9 @@ from providers.web_read import WebReader
 from tests.fakes.web_server import ARTICLE, PDF
 from tests.helpers.hostile_docs import shared_stream_pdf, wide_table_html
 
-DEADLINE_S = 2.0
-# ~0.9 MB, under trafilatura's input cap: main took 7 s on it (13 s at 1.4 MB) on this machine.
-WIDE = wide_table_html(25_000)
+DEADLINE_S = 1.5
+# 0.96 MB, just under trafilatura's input cap: main took ~5 s at 0.9 MB on a loaded 2-core box.
+WIDE = wide_table_html(27_000)
 OPEN = FetchPolicy(timeout_s=10.0, max_bytes=2_000_000, allow_private=True)
 # path -> (content type, body)
 PAGES: dict[str, tuple[str, bytes]] = {
@@ -142,3 +142,14 @@ def test_index_sync_through_the_pool_counts_a_slow_file_as_failed(tmp_path: Path
     # The PDF (first in order) is killed at the deadline; the next file gets a fresh child.
     assert "longer than 0.3 s" in stats.failed[str(docs / "big.pdf")]
     assert stats.added == 1 and len(stats.failed) == 1
+
+
+def test_a_child_that_cannot_start_is_not_the_documents_fault() -> None:
+    # RuntimeError, not ExtractionError: the read is retried instead of leaving a gap.
+    pool = ExtractPool(workers=1, preload=("no_such_module_for_this_test",))
+    try:
+        with pytest.raises(RuntimeError, match="failed to start"):
+            pool.call(extract, Path("a.md"), b"# Title\n\nText.")
+        assert pool.children() == []
+    finally:
+        pool.close()
