@@ -18,14 +18,17 @@ from pathlib import Path
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.read import ReadActivities
 from providers.artifacts import ArtifactStore
 from providers.extract import extract
 from providers.extract_pool import ExtractPool
 from providers.fetch import FetchPolicy
 from providers.local_index import LocalIndex
 from providers.web_read import WebReader
+from settings import Settings
 from tests.fakes.web_server import ARTICLE, PDF
 from tests.helpers.hostile_docs import shared_stream_pdf, wide_table_html
+from worker import build_activities, closable_owners
 
 DEADLINE_S = 1.5
 # 0.96 MB, just under trafilatura's input cap: main took ~5 s at 0.9 MB on a loaded 2-core box.
@@ -174,3 +177,26 @@ async def test_closing_the_pool_stops_a_document_in_progress(base_url: str, tmp_
         await hostile
     assert time.monotonic() - started < 5.0
     assert not any(alive(pid) for pid in children)
+
+
+async def test_the_worker_parses_in_its_pool_and_closes_it_on_stop(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Flywheels\n\nA flywheel stores energy as rotation.")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        docs_dirs=[docs],
+        search_providers=["local", "searxng"],
+        searxng_url="http://127.0.0.1:9",
+        extract_timeout_s=7.0,
+    )
+    built = await asyncio.to_thread(build_activities, settings)
+    read = next(o for o in closable_owners(built) if isinstance(o, ReadActivities))
+    assert read.web is not None and read.web.pool.deadline_s == 7.0
+    children = read.web.pool.children()  # the index sync parsed notes.md in one
+    assert len(children) == 1 and all(alive(pid) for pid in children)
+    # What WorkerGroup does once its workers have stopped.
+    for owner in closable_owners(built):
+        await owner.aclose()
+    assert read.web.pool.children() == [] and not any(alive(pid) for pid in children)
