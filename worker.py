@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 from temporalio.client import Client
@@ -21,6 +22,8 @@ from activities.read import ReadActivities
 from activities.search import SearchActivities
 from activities.table import task_queue
 from providers.artifacts import ArtifactStore
+from providers.extract import extract
+from providers.extract_pool import ExtractPool
 from providers.llm import ChatClient, build_chat_client
 from providers.local_index import LocalIndex
 from providers.registry import build_search_providers, fetch_policy
@@ -44,8 +47,11 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     """The production activities; the local index is brought up to date first."""
     store = ArtifactStore(settings.artifacts_dir)
+    # Parsing runs in child processes that are killed past the deadline; none start until a
+    # document needs parsing. Closed with the web reader (ReadActivities.aclose) or below.
+    pool = ExtractPool(settings.extract_workers, settings.extract_timeout_s)
     index = LocalIndex(settings.index_path)
-    stats = index.sync(settings.docs_dirs)
+    stats = index.sync(settings.docs_dirs, partial(pool.call, extract))
     log.info("local index %s: %s", settings.index_path, stats)
     llm = LLMActivities(chat or build_chat_client(settings), store)
     providers = build_search_providers(settings, index)
@@ -53,7 +59,9 @@ def build_activities(
     # Web pages can only come from web hits: without a web provider there is nothing to fetch.
     web = None
     if any(p.name != "local" for p in providers):
-        web = WebReader(store, fetch_policy(settings))
+        web = WebReader(store, fetch_policy(settings), pool=pool)
+    else:
+        pool.close()
     search = SearchActivities(providers)
     read = ReadActivities(index, store, web)
     artifacts = ArtifactActivities(store)

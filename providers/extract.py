@@ -21,6 +21,10 @@ SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 # a handful fits a small model's context window.
 CHARS_PER_WORD = 7
 PASSAGE_MAX_WORDS = 220
+# Bounds on what one document may cost, whoever wrote it: a PDF's pages can all draw one big
+# content stream (a 5 kB file gave 4 M characters), so pages are counted and text is cut.
+MAX_PDF_PAGES = 300
+MAX_TEXT_CHARS = 1_000_000
 _HEADING = re.compile(r" {0,3}#{1,6}[ \t][^\n]*$")
 
 
@@ -48,7 +52,7 @@ def extract(path: Path, data: bytes | None = None) -> Extracted:
         title, text = _markdown(_decode(raw))
     else:
         title, text = None, _decode(raw)
-    text = _tidy(text)
+    text = _tidy(text)[:MAX_TEXT_CHARS]
     if not text:
         raise ExtractionError(f"no extractable text: {path}")
     return Extracted(title=(title or "").strip() or path.stem, text=text)
@@ -220,7 +224,13 @@ def _pdf(raw: bytes) -> tuple[str | None, str]:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractionError("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        chars = 0
+        for page in reader.pages[:MAX_PDF_PAGES]:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars >= MAX_TEXT_CHARS:  # the rest would be cut anyway
+                break
         title = reader.metadata.title if reader.metadata else None
     except ExtractionError:
         raise

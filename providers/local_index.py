@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.sources import Passage, SearchHit
 from providers.extract import SUPPORTED_SUFFIXES, ExtractionError, extract, split_passages
+from providers.extract import Extracted as Extracted  # one line: the module stays under 250
 from providers.fts import connect, delete_document, ensure_schema, match_expression
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -52,8 +54,11 @@ class LocalIndex:
         self.path = Path(path)
         ensure_schema(self.path)
 
-    def sync(self, dirs: list[Path]) -> SyncStats:
-        """Make the index mirror the supported files under `dirs`, re-reading only changed ones."""
+    def sync(
+        self, dirs: list[Path], extractor: Callable[[Path, bytes], Extracted] = extract
+    ) -> SyncStats:
+        """Make the index mirror the supported files under `dirs`, re-reading only changed ones
+        with `extractor` (the worker's runs in its extraction pool, under the deadline)."""
         files = _scan(dirs)
         stats = SyncStats()
         with connect(self.path) as conn:
@@ -80,7 +85,7 @@ class LocalIndex:
                         )
                     stats.unchanged += 1
                     continue
-                doc = extract(path, data)
+                doc = extractor(path, data)
             except (OSError, ExtractionError) as exc:
                 # One unreadable file must not stop the rest of the folder from being indexed.
                 stats.failed[source_id] = str(exc)

@@ -11,24 +11,17 @@ import asyncio
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
 from domain.sources import Passage
 from providers.artifacts import ArtifactStore
-from providers.extract import ExtractionError, _html, _tidy, extract, split_passages
-from providers.fetch import (
-    HTML_TYPES,
-    PDF_TYPES,
-    Fetched,
-    FetchPolicy,
-    fetch,
-    page_client,
-    refused,
-)
+from providers.extract import ExtractionError, split_passages
+from providers.extract_pool import ExtractionTimeout, ExtractPool, shared_pool
+from providers.fetch import Fetched, FetchPolicy, fetch, page_client, refused
 from providers.fts import match_expression
+from providers.page_text import page_text
 from providers.search import normalise_url
 
 
@@ -46,16 +39,25 @@ def cache_key(url: str) -> str:
 
 class WebReader:
     def __init__(
-        self, store: ArtifactStore, policy: FetchPolicy, client: httpx.AsyncClient | None = None
+        self,
+        store: ArtifactStore,
+        policy: FetchPolicy,
+        client: httpx.AsyncClient | None = None,
+        pool: ExtractPool | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
         # The guarded client unless a test hands in its own transport.
         self.client = client or page_client(policy)
+        # A pool handed in is the reader's to close; without one, the process-wide pool.
+        self.pool = pool or shared_pool()
+        self._owns_pool = pool is not None
         self.fetches = 0  # how many pages came from the network (the rest from the cache)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self._owns_pool:
+            await self.pool.aclose()
 
     async def read(self, url: str) -> WebPage:
         key = cache_key(url)
@@ -69,52 +71,27 @@ class WebReader:
         except TimeoutError as exc:
             raise transport_timeout(url) from exc
         self.fetches += 1
-        # trafilatura and pypdf are CPU-bound; off the event loop they do not stall the worker.
-        page = await asyncio.to_thread(to_text, fetched)
+        page = await self.to_text(fetched)
         await asyncio.to_thread(self.store.write_json, key, page.__dict__)
         return page
+
+    async def to_text(self, fetched: Fetched) -> WebPage:
+        """Title and main text of a fetched body, extracted in the pool under its deadline.
+
+        A page with no text, or one that outlasts the deadline, is refused non-retryably: the
+        same bytes would fail the same way again, and the run reads on with a gap.
+        """
+        try:
+            doc = await self.pool.run(page_text, fetched)
+        except ExtractionTimeout as exc:
+            raise refused(f"{fetched.url}: {exc}; left unread", "extraction_timeout") from exc
+        except ExtractionError as exc:
+            raise refused(f"{fetched.url}: {exc}", "unreadable_content") from exc
+        return WebPage(url=fetched.url, title=doc.title, text=doc.text)
 
 
 def transport_timeout(url: str) -> ApplicationError:
     return ApplicationError(f"fetch {url}: timed out", type="provider_unavailable")
-
-
-def to_text(fetched: Fetched) -> WebPage:
-    """Title and main text of a fetched body; refuses (non-retryably) a page with no text."""
-    name = PurePosixPath(httpx.URL(fetched.url).path).stem or "page"
-    try:
-        if fetched.content_type in PDF_TYPES:
-            doc = extract(Path(f"{name}.pdf"), fetched.body)
-            title, text = doc.title, doc.text
-        elif fetched.content_type in HTML_TYPES:
-            title, text = _main_text(_decode(fetched))
-        else:
-            title, text = None, _tidy(_decode(fetched))
-    except ExtractionError as exc:
-        raise refused(f"{fetched.url}: {exc}", "unreadable_content") from exc
-    if not text:
-        raise refused(f"{fetched.url}: no readable text", "unreadable_content")
-    return WebPage(url=fetched.url, title=(title or name).strip()[:300], text=text)
-
-
-def _decode(fetched: Fetched) -> str:
-    # The charset the server declared, else UTF-8; `replace` keeps one bad byte from losing a page.
-    try:
-        return fetched.body.decode(fetched.charset or "utf-8-sig", errors="replace")
-    except LookupError:  # a charset name Python does not know
-        return fetched.body.decode("utf-8", errors="replace")
-
-
-def _main_text(html: str) -> tuple[str | None, str]:
-    # trafilatura drops navigation, footers and cookie banners; on pages it cannot make sense
-    # of (it returns None) the local index's plain HTML-to-text still gives something.
-    import trafilatura  # on first use: ~12 MB a worker without web providers never needs
-
-    fallback_title, fallback_text = _html(html)
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
-    metadata = trafilatura.extract_metadata(html)
-    title = (metadata.title if metadata else None) or fallback_title
-    return title, _tidy(text or fallback_text)
 
 
 def best_passages(text: str, query: str, k: int) -> list[Passage]:

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=5_000_000, gt=0)
     fetch_max_redirects: int = Field(default=5, ge=0)
     allow_private_fetch: bool = False
+    # Turning pages and indexed files into text, in this many child processes; a document still
+    # parsing after extract_timeout_s is killed (the read's 45 s also hold fetch_timeout_s).
+    extract_timeout_s: float = Field(default=15.0, gt=0)
+    extract_workers: int = Field(default=2, ge=1)
 
     # Where runs keep their artifacts and the search index.
     data_dir: Path = Path(".data")
