@@ -14,7 +14,8 @@ from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from domain.run import ResearchInput, RunOptions
+from domain.run import RunOptions
+from domain.state import ResearchInput
 from runtime.temporal import connect
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
