@@ -15,8 +15,9 @@ from opentelemetry.trace import TracerProvider
 from api import web
 from api.auth import check_exposure, describe_auth
 from api.errors import ApiError, install_error_handlers
+from api.guard import GuardMiddleware
 from api.limits import StreamSlots
-from api.middleware import GuardMiddleware, RequestContextMiddleware
+from api.middleware import RequestContextMiddleware
 from api.owners import OwnerCache
 from api.routes import approvals, events, meta, run_actions, run_outputs, runs
 from api.routes import codec as codec_server

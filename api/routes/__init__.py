@@ -18,7 +18,7 @@ def approval_url(approval_id: str, suffix: str = "") -> str:
     return f"{API_PREFIX}/approvals/{approval_id}{suffix}"
 
 
-# What the guard in front of the routes (api/middleware.py) answers before a route runs: 401
+# What the guard in front of the routes (api/guard.py) answers before a route runs: 401
 # without a valid API key (auth on), 403 to a remote caller (auth off: loopback only), 429 over
 # the caller's rate limit.
 GUARD_ERRORS = (401, 403, 429)
