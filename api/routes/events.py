@@ -23,12 +23,17 @@ from temporalio.client import Client
 from api.auth import unauthorized
 from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
 from api.errors import ApiError
+from api.event_archive import EventArchive
 from api.event_feed import Comment, End, EventFeed, FeedItem
 from api.limits import StreamSlots, stream_caller
 from api.metrics import SSE_STREAMS
 from api.routes import API_PREFIX, error_responses
+from api.run_feed import FeedHub
 from api.runs_service import owned_run_handle
+from api.views import RunHandle
 from domain.run import RunEvent
+from providers.artifacts import ArtifactStore
+from settings import Settings
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
@@ -57,7 +62,7 @@ _END_DATA = {
     "type": "object",
     "required": ["reason", "message", "last_seq"],
     "properties": {
-        "reason": {"enum": ["closed", "log_unavailable", "run_gone"]},
+        "reason": {"enum": ["closed", "log_unavailable", "run_gone", "lagging"]},
         "message": {"type": "string"},
         "last_seq": {"type": "integer"},
         "temporal_status": {"type": ["string", "null"]},
@@ -134,15 +139,26 @@ async def run_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Live progress as Server-Sent Events; resume with `Last-Event-ID` or `after`."""
-    feed = EventFeed(handle, settings, resume_point(after, last_event_id), settings.sse_keepalive_s)
+    after_seq = resume_point(after, last_event_id)
+    feed = _feed(request.app, settings, handle, run_id, after_seq, settings.sse_keepalive_s)
     await feed.open()  # before the response starts, so an unknown run is a plain 404
     if feed.exhausted:
+        feed.close()
         # The SSE spec's way to tell EventSource to stop reconnecting.
         return Response(status_code=204)
-    release = _streams(request.app).acquire(stream_caller(request.scope))
+    try:
+        release = _streams(request.app).acquire(stream_caller(request.scope))
+    except BaseException:
+        feed.close()
+        raise
+
+    def done() -> None:
+        release()
+        feed.close()  # also when the response never started iterating the feed
+
     return CountedStream(
         _sse(feed, run_id),
-        release,
+        done,
         media_type="text/event-stream",
         # Proxies must neither cache nor buffer a live stream.
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -165,6 +181,23 @@ class CountedStream(StreamingResponse):
 
 def _streams(app: Any) -> StreamSlots:
     return app.state.streams
+
+
+def _feed(
+    app: Any,
+    settings: Settings,
+    handle: RunHandle,
+    run_id: str,
+    after: int,
+    keepalive_s: float | None,
+) -> EventFeed:
+    """A stream of the run, sharing its reading with the process's other streams of it."""
+    hub = getattr(app.state, "feeds", None)
+    if hub is None:  # made on first use, so every app (tests' own included) gets one
+        hub = app.state.feeds = FeedHub()
+    store: ArtifactStore | None = getattr(app.state, "artifacts", None)
+    archive = EventArchive(store, run_id, handle.id) if store is not None else None
+    return EventFeed(handle, settings, after, keepalive_s, hub=hub, archive=archive)
 
 
 async def _sse(feed: EventFeed, run_id: str) -> AsyncIterator[bytes]:
@@ -191,9 +224,13 @@ async def run_events_ws(
         handle = await owned_run_handle(
             await _client(websocket), valid_run_id(run_id), principal, websocket.app.state.owners
         )
-        feed = EventFeed(handle, settings, after, keepalive_s=None)
+        feed = _feed(websocket.app, settings, handle, valid_run_id(run_id), after, keepalive_s=None)
         await feed.open()
-        release = _streams(websocket.app).acquire(stream_caller(websocket.scope))
+        try:
+            release = _streams(websocket.app).acquire(stream_caller(websocket.scope))
+        except BaseException:
+            feed.close()
+            raise
     except ApiError as err:
         body = {"error_code": err.error_code, "message": err.message, "details": err.details}
         await websocket.send_json({**body, "request_id": None})
@@ -208,6 +245,7 @@ async def run_events_ws(
     finally:
         WS_STREAMS.dec()
         release()
+        feed.close()
         for task in (sender, listener):
             task.cancel()
         await asyncio.gather(sender, listener, return_exceptions=True)
