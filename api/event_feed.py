@@ -64,7 +64,7 @@ class EventFeed:
         self.handle = handle
         self.after = after
         self._hub = hub
-        shared = hub.join(handle, settings, archive) if hub else None
+        shared = hub.join(handle, settings, archive) if hub is not None else None
         self.run = shared or RunFeed(handle, settings, archive)
         self._keepalive_s = keepalive_s
         self._max_lag = settings.events_max_lag
