@@ -16,11 +16,13 @@ import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from api.event_archive import EventArchive
 from api.run_feed import FeedHub, RunFeed
 from api.views import RunHandle
 from domain.run import RunEvent
+from providers.artifacts import ArtifactStore
 from settings import Settings
 
 
@@ -147,3 +149,21 @@ class EventFeed:
             await asyncio.wait({look}, timeout=None if due == math.inf else due - now)
         if not look.cancelled():
             look.result()  # an unexpected error in the look ends this stream with it
+
+
+def stream_of(
+    state: Any,
+    settings: Settings,
+    handle: RunHandle,
+    run_id: str,
+    after: int,
+    keepalive: float | None,
+) -> EventFeed:
+    """A stream of run `run_id` for an app (its `state`): shares the process's feed of the run,
+    and reads the run's stored log once it has closed."""
+    hub = getattr(state, "feeds", None)
+    if hub is None:  # made on first use, so every app (tests' own included) gets one
+        hub = state.feeds = FeedHub()
+    store: ArtifactStore | None = getattr(state, "artifacts", None)
+    archive = EventArchive(store, run_id, handle.id) if store is not None else None
+    return EventFeed(handle, settings, after, keepalive, hub=hub, archive=archive)
