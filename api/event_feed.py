@@ -1,10 +1,12 @@
-"""A run's durable event log as a live feed, shared by the SSE and WebSocket routes.
+"""One stream's view of a run's durable event log, shared by the SSE and WebSocket routes.
 
-The API holds no events of its own: every event comes from the workflow's `get_events(after)`
-query, so a client that resumes with the last sequence number it saw gets exactly the rest,
-whichever API process it reaches. A query costs a worker round trip, so the feed first asks
-`describe()` (answered by the server alone) whether the run's history has grown since the last
-query, and queries only then. It looks again soon after news and backs off while the run idles.
+The API holds no events of its own beyond what its streams are reading: every event comes from
+the workflow's `get_events(after)` query, or for a closed run from the log it stored as it
+finished, so a client that resumes with the last sequence number it saw gets exactly the rest,
+whichever API process it reaches. The reading is done by the run's one RunFeed in this process
+(api/run_feed.py), which asks `describe()` (answered by the server alone) whether the history
+grew before it queries; this class walks that shared log at its consumer's pace, with its own
+keep-alives, and ends a consumer that falls too far behind.
 """
 
 from __future__ import annotations
@@ -14,16 +16,14 @@ import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import Any
 
-from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
-
-from api.temporal import query_or_none, temporal_calls
+from api.event_archive import EventArchive
+from api.run_feed import FeedHub, RunFeed
 from api.views import RunHandle
 from domain.run import RunEvent
+from providers.artifacts import ArtifactStore
 from settings import Settings
-from workflows.research import ResearchWorkflow
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class Comment:
 
 @dataclass(frozen=True)
 class End:
-    """The feed ends without a `finished` event; says why, so a client does not reconnect."""
+    """The feed ends without a `finished` event; says why, so a client does not reconnect
+    (but for `lagging`, where it resumes from `last_seq` when it can keep up)."""
 
     reason: str
     message: str
@@ -48,129 +49,121 @@ KEEPALIVE = Comment("keep-alive")
 
 
 class EventFeed:
+    """The events of `handle`'s run after `after`. With a `hub`, the run's reading is shared
+    with every other stream of it in this process; `close()` (also run when `items` ends)
+    leaves it."""
+
     def __init__(
-        self, handle: RunHandle, settings: Settings, after: int, keepalive_s: float | None
+        self,
+        handle: RunHandle,
+        settings: Settings,
+        after: int,
+        keepalive_s: float | None,
+        *,
+        hub: FeedHub | None = None,
+        archive: EventArchive | None = None,
     ) -> None:
         self.handle = handle
         self.after = after
-        self._settings = settings
+        self._hub = hub
+        shared = hub.join(handle, settings, archive) if hub is not None else None
+        self.run = shared or RunFeed(handle, settings, archive)
         self._keepalive_s = keepalive_s
-        self._timeout = timedelta(seconds=settings.api_query_timeout_s)
-        self._delay = settings.events_poll_min_s
-        self._pending: list[FeedItem] = []
-        self._done = False
-        self._seen_history: int | None = None  # history length when the log was last read
-        self._worker_missing = False
-        self._temporal_down = False
+        self._max_lag = settings.events_max_lag
         self._last_sent = time.monotonic()
-        self._unread: WorkflowExecutionDescription | None = None
+        self._notes_seen = 0
+        self._joined: int | None = None  # the log's end when this stream started reading it
+        self._closed = False
 
     async def open(self) -> None:
         """The first look, before a response starts: an unknown run raises ApiError(404)."""
-        async with temporal_calls("run"):
-            desc = await self.handle.describe(rpc_timeout=self._timeout)
-        if desc.status == WorkflowExecutionStatus.RUNNING:
-            # Read once streaming: headers go out now even if no worker answers the query.
-            self._unread = desc
-        else:
-            await self._read_log(desc)  # a closed run may have nothing left (see `exhausted`)
+        try:
+            await self.run.open()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def exhausted(self) -> bool:
         """The run has finished and the client already has every event: nothing will come."""
-        return self._done and not self._pending
+        return self.run.done and self.run.end is None and not self.run.after(self.after)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._hub is not None:
+                self._hub.leave(self.run)
+            else:
+                self.run.stop()
 
     async def items(self) -> AsyncIterator[FeedItem]:
         """Events in order, then stop after `finished` (or an End); comments in between."""
         self._last_sent = time.monotonic()
-        if self._unread is not None:
-            desc, self._unread = self._unread, None
-            await self._read_log(desc)
-        while True:
-            while self._pending:
-                yield self._pending.pop(0)
-                # Resumed only once the consumer wrote it: a slow client slows the feed down.
-                self._last_sent = time.monotonic()
-            if self._done:
-                return
-            async for item in self._wait():
-                yield item
-            await self._poll()
+        try:
+            await self.run.start()
+            self._joined = self.run.last_seq
+            while True:
+                if self.run.notes > self._notes_seen:
+                    self._notes_seen = self.run.notes
+                    if self.run.note:
+                        yield Comment(self.run.note)
+                        self._last_sent = time.monotonic()
+                fresh = self.run.after(self.after)
+                if fresh:
+                    if self.run.last_seq - max(self.after, self._joined) > self._max_lag:
+                        yield self._lagging()
+                        return
+                    self.after = fresh[0].seq
+                    yield fresh[0]
+                    # Resumed only once the consumer wrote it: a slow client slows only itself.
+                    self._last_sent = time.monotonic()
+                    continue
+                if self.run.done:
+                    if self.run.end is not None:
+                        reason, message, status = self.run.end
+                        yield End(reason, message, self.after, status)
+                    return
+                async for item in self._wait():
+                    yield item
+        finally:
+            self.close()
+
+    def _lagging(self) -> End:
+        behind = self.run.last_seq - self.after
+        message = (
+            f"this stream fell {behind} events behind the run; "
+            "reconnect with Last-Event-ID to resume from the last event received"
+        )
+        return End("lagging", message, self.after)
 
     async def _wait(self) -> AsyncIterator[Comment]:
-        wake = time.monotonic() + self._delay
-        self._delay = min(self._delay * 2, self._settings.events_poll_max_s)
-        while True:
-            now = time.monotonic()
+        """Until the run's next look (shared with the other streams), with keep-alives."""
+        look = self.run.next_round()
+        while not look.done():
             due = self._last_sent + self._keepalive_s if self._keepalive_s else math.inf
+            now = time.monotonic()
             if now >= due:
                 yield KEEPALIVE
                 self._last_sent = time.monotonic()
                 continue
-            if now >= wake:
-                return
-            await asyncio.sleep(min(wake, due) - now)
+            await asyncio.wait({look}, timeout=None if due == math.inf else due - now)
+        if not look.cancelled():
+            look.result()  # an unexpected error in the look ends this stream with it
 
-    async def _poll(self) -> None:
-        try:
-            desc = await self.handle.describe(rpc_timeout=self._timeout)
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:  # gone since: retention removed it
-                self._end("run_gone", "the run no longer exists in Temporal")
-                return
-            self._note_outage(f"Temporal did not answer ({err.status.name}); retrying")
-            return
-        except TimeoutError:
-            self._note_outage("Temporal did not answer in time; retrying")
-            return
-        self._temporal_down = False
-        closed = desc.status != WorkflowExecutionStatus.RUNNING
-        # Every change to the log happens in a workflow task, which grows the history; an
-        # unchanged history means unchanged events, so the (worker-bound) query is skipped.
-        if closed or self._worker_missing or desc.history_length != self._seen_history:
-            await self._read_log(desc)
 
-    async def _read_log(self, desc: WorkflowExecutionDescription) -> None:
-        closed = desc.status != WorkflowExecutionStatus.RUNNING
-        status = desc.status.name if desc.status is not None else None
-        try:
-            page = await query_or_none(
-                self.handle.query(
-                    ResearchWorkflow.get_events, self.after, rpc_timeout=self._timeout
-                ),
-                self._settings.api_query_timeout_s,
-            )
-        except RPCError:  # NOT_FOUND, the one error query_or_none lets through
-            self._end("run_gone", "the run no longer exists in Temporal", status)
-            return
-        if page is None:
-            if closed:
-                # A closed run is queried by replaying it on a worker; none answered, and none
-                # may ever come back, so end here rather than hold the client forever.
-                msg = "the run has closed and no worker answered for its event log"
-                self._end("log_unavailable", msg, status)
-            elif not self._worker_missing:
-                self._worker_missing = True
-                self._pending.append(Comment("no worker answered; events resume when one does"))
-            return
-        self._worker_missing = False
-        self._seen_history = desc.history_length
-        fresh = [e for e in page.events if e.seq > self.after]
-        if fresh:
-            self.after = fresh[-1].seq
-            self._pending.extend(fresh)
-            self._delay = self._settings.events_poll_min_s
-        if page.finished:
-            self._done = True
-        elif closed:
-            # Terminated or timed out: the workflow never got to write its `finished` event.
-            self._end("closed", f"the run closed ({status}) without a finished event", status)
-
-    def _end(self, reason: str, message: str, status: str | None = None) -> None:
-        self._pending.append(End(reason, message, self.after, status))
-        self._done = True
-
-    def _note_outage(self, text: str) -> None:
-        if not self._temporal_down:
-            self._temporal_down = True
-            self._pending.append(Comment(text))
+def stream_of(
+    state: Any,
+    settings: Settings,
+    handle: RunHandle,
+    run_id: str,
+    after: int,
+    keepalive: float | None,
+) -> EventFeed:
+    """A stream of run `run_id` for an app (its `state`): shares the process's feed of the run,
+    and reads the run's stored log once it has closed."""
+    hub = getattr(state, "feeds", None)
+    if hub is None:  # made on first use, so every app (tests' own included) gets one
+        hub = state.feeds = FeedHub()
+    store: ArtifactStore | None = getattr(state, "artifacts", None)
+    archive = EventArchive(store, run_id, handle.id) if store is not None else None
+    return EventFeed(handle, settings, after, keepalive, hub=hub, archive=archive)

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     sse_keepalive_s: float = Field(default=15.0, gt=0)
     events_poll_min_s: float = Field(default=0.25, gt=0)
     events_poll_max_s: float = Field(default=3.0, gt=0)
+    # A stream this many events behind its run's shared feed is ended (reason `lagging`) and
+    # resumes with Last-Event-ID; the backlog it asked for when it started does not count.
+    events_max_lag: int = Field(default=1000, ge=1)
 
     # API authentication (README "Authentication and limits"). Keys map to their owner:
     # RESEARCH_API_KEYS='{"<key>": "ada", "sha256:<hex of a key>": "grace"}'; the hashed form

@@ -23,11 +23,12 @@ from temporalio.client import Client
 from api.auth import unauthorized
 from api.deps import RunHandleDep, SettingsDep, get_temporal_client, valid_run_id
 from api.errors import ApiError
-from api.event_feed import Comment, End, EventFeed, FeedItem
+from api.event_feed import Comment, End, EventFeed, FeedItem, stream_of
 from api.limits import StreamSlots, stream_caller
 from api.metrics import SSE_STREAMS
 from api.routes import API_PREFIX, error_responses
 from api.runs_service import owned_run_handle
+from api.sse_schema import SSE_RESPONSES
 from domain.run import RunEvent
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
@@ -38,55 +39,6 @@ RETRY_MS = 2000
 # RFC 6455: 1008 the request breaks policy (unknown run); 1013 try again later (Temporal down).
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
-
-# One event of the stream (OpenAPI 3.1 tools read an event-stream `schema` as one event, not the
-# whole stream): `data` is a RunEvent as JSON, or for `end` the reason the stream stopped.
-_RUN_EVENT_DATA = {
-    "type": "object",
-    "required": ["seq", "at", "type"],
-    "properties": {
-        "seq": {"type": "integer"},
-        "at": {"type": "string", "format": "date-time"},
-        "type": {"type": "string"},
-        "stage": {"type": ["string", "null"]},
-        "message": {"type": "string"},
-        "data": {"type": "object"},
-    },
-}
-_END_DATA = {
-    "type": "object",
-    "required": ["reason", "message", "last_seq"],
-    "properties": {
-        "reason": {"enum": ["closed", "log_unavailable", "run_gone"]},
-        "message": {"type": "string"},
-        "last_seq": {"type": "integer"},
-        "temporal_status": {"type": ["string", "null"]},
-    },
-}
-SSE_EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["event", "data"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "the event's seq"},
-        "event": {"type": "string", "description": "the RunEvent's type, or `end`"},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {"anyOf": [_RUN_EVENT_DATA, _END_DATA]},
-        },
-        "retry": {"type": "integer"},
-    },
-}
-SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "`text/event-stream`: `id` = sequence number, `event` = type, "
-        "`data` = the RunEvent as JSON; an `end` event (no id) when the run closed without "
-        "a `finished` event",
-        "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
-    },
-    204: {"description": "The run has finished and the client has every event"},
-}
-
 
 _EVENT_ID = re.compile(r"[0-9]{1,18}")
 
@@ -134,15 +86,18 @@ async def run_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Live progress as Server-Sent Events; resume with `Last-Event-ID` or `after`."""
-    feed = EventFeed(handle, settings, resume_point(after, last_event_id), settings.sse_keepalive_s)
+    after_seq = resume_point(after, last_event_id)
+    feed = stream_of(
+        request.app.state, settings, handle, run_id, after_seq, settings.sse_keepalive_s
+    )
     await feed.open()  # before the response starts, so an unknown run is a plain 404
     if feed.exhausted:
+        feed.close()
         # The SSE spec's way to tell EventSource to stop reconnecting.
         return Response(status_code=204)
-    release = _streams(request.app).acquire(stream_caller(request.scope))
     return CountedStream(
         _sse(feed, run_id),
-        release,
+        _slot(request.app, request.scope, feed),
         media_type="text/event-stream",
         # Proxies must neither cache nor buffer a live stream.
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -163,8 +118,21 @@ class CountedStream(StreamingResponse):
             self.release()
 
 
-def _streams(app: Any) -> StreamSlots:
-    return app.state.streams
+def _slot(app: Any, scope: Scope, feed: EventFeed) -> Callable[[], None]:
+    """The caller's stream slot (429 past its cap); giving it back also leaves the run's feed,
+    even when the response never got to iterate it."""
+    slots: StreamSlots = app.state.streams
+    try:
+        release = slots.acquire(stream_caller(scope))
+    except BaseException:
+        feed.close()
+        raise
+
+    def done() -> None:
+        release()
+        feed.close()
+
+    return done
 
 
 async def _sse(feed: EventFeed, run_id: str) -> AsyncIterator[bytes]:
@@ -191,9 +159,9 @@ async def run_events_ws(
         handle = await owned_run_handle(
             await _client(websocket), valid_run_id(run_id), principal, websocket.app.state.owners
         )
-        feed = EventFeed(handle, settings, after, keepalive_s=None)
+        feed = stream_of(websocket.app.state, settings, handle, valid_run_id(run_id), after, None)
         await feed.open()
-        release = _streams(websocket.app).acquire(stream_caller(websocket.scope))
+        release = _slot(websocket.app, websocket.scope, feed)
     except ApiError as err:
         body = {"error_code": err.error_code, "message": err.message, "details": err.details}
         await websocket.send_json({**body, "request_id": None})

@@ -74,6 +74,11 @@ async def stopped_in_review(client: Client, queue: str) -> WorkflowHandle:
     return handle
 
 
+async def final_event_log(client: Client, queue: str) -> WorkflowHandle:
+    # A run that finishes on its own, after the final event log was saved (`final-event-log`).
+    return await start(client, queue, "final-log", clarify=False, require_acceptance=False, depth=1)
+
+
 async def cancelled(client: Client, queue: str) -> WorkflowHandle:
     handle = await start(client, queue, "cancelled")
     await wait_for_status(handle, pending_kind("clarification"))
@@ -129,6 +134,7 @@ SCENARIOS: dict[str, Scenario] = {
     "research_expired": expired,
     "research_stopped_in_review": stopped_in_review,
     "research_cancelled": cancelled,
+    "research_final_event_log": final_event_log,
     "approval_rejected": approval,
 }
 # Recorded on a server that suggests continue-as-new after this many history events.

@@ -7,53 +7,18 @@ and reads nothing more while its consumer has not taken what it already has.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus
 
 from api.event_feed import KEEPALIVE, Comment, End, EventFeed
-from domain.run import EventsPage, RunEvent
+from domain.run import RunEvent
 from settings import Settings
+from tests.helpers.scripted_run import ScriptedRun
 
 QUICK = Settings(
     _env_file=None, events_poll_min_s=0.001, events_poll_max_s=0.01, api_query_timeout_s=1
 )
-
-
-class ScriptedRun:
-    """A handle whose log grows when the test says so; counts what the feed asks."""
-
-    def __init__(self) -> None:
-        self.events: list[RunEvent] = []
-        self.history = 3
-        self.status = WorkflowExecutionStatus.RUNNING
-        self.finished = False
-        self.worker = True
-        self.queries = 0
-        self.describes = 0
-
-    def add(self, *types: str) -> None:
-        for type_ in types:
-            seq = len(self.events) + 1
-            self.events.append(RunEvent(seq=seq, at=datetime.now(UTC), type=type_))
-        self.history += 3  # a workflow task's worth of history
-
-    async def describe(self, **_: Any) -> Any:
-        self.describes += 1
-        return SimpleNamespace(status=self.status, history_length=self.history)
-
-    def query(self, _query: Any, after: int, **_: Any) -> Any:
-        async def answer() -> EventsPage:
-            self.queries += 1
-            if not self.worker:
-                raise TimeoutError  # what an unanswered query turns into
-            return EventsPage(
-                events=self.events[after:], last_seq=len(self.events), finished=self.finished
-            )
-
-        return answer()
 
 
 def feed(run: ScriptedRun, after: int = 0, keepalive_s: float | None = None) -> EventFeed:

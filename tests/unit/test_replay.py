@@ -27,6 +27,7 @@ def test_every_scenario_is_recorded() -> None:
         "research_expired",
         "research_stopped_in_review",
         "research_cancelled",
+        "research_final_event_log",  # saves events.json after run.json
         "approval_rejected",
         # both ends of a continue-as-new chain: the run that hands over, the one that resumes
         "research_continued_first",
