@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from domain.run import EventsPage, RunEvent
 from providers.artifacts import ArtifactStore, run_key
 from workflows.event_log import FINAL_LOG_NAME, FinalEventLog
+from workflows.search_attributes import artifact_folder
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class EventArchive:
         self.store = store
         self.run_id = run_id
         self.workflow_id = workflow_id
+        self.folder = artifact_folder(workflow_id)
 
     async def load(self) -> EventsPage | None:
         """The whole stored log, or None when there is none to trust (then query the run)."""
@@ -36,17 +38,17 @@ class EventArchive:
 
     def _load(self) -> EventsPage | None:
         try:
-            key = run_key(self.run_id, FINAL_LOG_NAME)
+            key = run_key(self.folder, FINAL_LOG_NAME)
             if not self.store.exists(key):
                 return None
             index = FinalEventLog.model_validate(self.store.read_json(key))
             if index.workflow_id != self.workflow_id:
-                # Artifact folders are named by the REST run id, which two owners may share:
-                # a log written by another owner's run is never served.
+                # Folders of runs started before ids were scoped by owner are named by the REST
+                # run id alone: a log written by another owner's run is never served.
                 return None
             events = list(index.events)
             for name in index.pages:
-                page = self.store.read_json(run_key(self.run_id, name))
+                page = self.store.read_json(run_key(self.folder, name))
                 events.extend(_PAGE.validate_python(page))
         except (OSError, ValueError, ValidationError) as exc:
             # A damaged or half-copied log: the query still knows the truth.

@@ -85,7 +85,9 @@ class ProviderSearchRequest(BaseModel):
 
 
 class ReadRequest(BaseModel):
-    run_id: str
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
     hit: SearchHit
     query: str
     max_passages: int = 3
@@ -115,7 +117,9 @@ class GapsResult(BaseModel):
 
 
 class ReportRequest(BaseModel):
-    run_id: str
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
     question: str
     plan: str
     notes: list[Note]
@@ -135,6 +139,8 @@ class ReportResult(BaseModel):
 
 
 class SaveJson(BaseModel):
-    run_id: str
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
     name: str = Field(description="File name inside the run's folder, e.g. 'run.json'")
     data: dict | list

@@ -27,12 +27,12 @@ class SourceReader:
     """Reads search hits into the run's `sources` and `notes`, through `runner`."""
 
     def __init__(
-        self, state: RunState, track: RunTracker, runner: ActivityRunner, run_id: str, question: str
+        self, state: RunState, track: RunTracker, runner: ActivityRunner, folder: str, question: str
     ) -> None:
         self.state = state
         self.track = track
         self.runner = runner
-        self.run_id = run_id
+        self.folder = folder  # the run's artifact folder (search_attributes.artifact_folder)
         self.question = question
 
     async def read_all(self, hits: list[tuple[SearchHit, str]]) -> None:
@@ -51,7 +51,7 @@ class SourceReader:
 
     async def _read_one(self, hit: SearchHit, query: str) -> None:
         state, progress = self.state, self.track.view.progress
-        req = ReadRequest(run_id=self.run_id, hit=hit, query=query)
+        req = ReadRequest(run_id=self.folder, hit=hit, query=query)
         try:
             source = await self.runner.call(READ_SOURCE, req, f"read: {hit.title}")
         except ActivityError as exc:

@@ -38,6 +38,7 @@ from workflows.human import Expired, HumanWaits
 from workflows.reading import SourceReader
 from workflows.review import ReviewGate, refuse
 from workflows.rounds import ResearchRounds
+from workflows.search_attributes import artifact_folder
 from workflows.tracker import RunTracker
 from workflows.writing import ReportWriter
 
@@ -65,7 +66,10 @@ class ResearchWorkflow:
         self.continuation = Continuation(
             inp, state, self.track, self.stop_switch, lambda: self.runner.calls_done
         )
-        reader = SourceReader(state, self.track, self.runner, inp.run_id, inp.question)
+        # Artifacts go to the folder the workflow id names (scoped by owner when the API scoped
+        # the id), not to the bare run id that two owners may share.
+        folder = artifact_folder(workflow.info().workflow_id)
+        reader = SourceReader(state, self.track, self.runner, folder, inp.question)
         self.rounds = ResearchRounds(
             state,
             self.track,
@@ -75,7 +79,7 @@ class ResearchWorkflow:
             inp.question,
             opts,
         )
-        self.writer = ReportWriter(state, self.track, self.runner, inp.run_id, inp.question)
+        self.writer = ReportWriter(state, self.track, self.runner, folder, inp.question)
 
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:

@@ -50,8 +50,18 @@ SEARCH_ATTRIBUTE_TYPES: dict[str, str] = {
 MEMO_STATUS_KEY = "status"
 
 
+RESEARCH_PREFIX = "research-"
+
+
 def research_workflow_id(run_id: str) -> str:
-    return f"research-{run_id}"
+    return f"{RESEARCH_PREFIX}{run_id}"
+
+
+def artifact_folder(workflow_id: str) -> str:
+    """The folder of a research run's artifacts: its workflow id without the prefix. That is the
+    REST run id, plus `~<owner>` when the API scoped the id by owner (keys on), so two owners who
+    chose the same run id never share a folder."""
+    return workflow_id.removeprefix(RESEARCH_PREFIX)
 
 
 def approval_workflow_id(approval_id: str) -> str:

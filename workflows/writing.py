@@ -23,12 +23,12 @@ class ReportWriter:
     """Writes the run's report into `state.report` and saves the run's records."""
 
     def __init__(
-        self, state: RunState, track: RunTracker, runner: ActivityRunner, run_id: str, question: str
+        self, state: RunState, track: RunTracker, runner: ActivityRunner, folder: str, question: str
     ) -> None:
         self.state = state
         self.track = track
         self.runner = runner
-        self.run_id = run_id
+        self.folder = folder  # the run's artifact folder (search_attributes.artifact_folder)
         self.question = question
 
     async def write(self, comment: str | None, partial: bool = False) -> None:
@@ -39,7 +39,7 @@ class ReportWriter:
             for i, s in enumerate(state.sources, start=1)
         ]
         req = ReportRequest(
-            run_id=self.run_id,
+            run_id=self.folder,
             question=self.question,
             plan=state.plan,
             notes=state.notes,
@@ -79,5 +79,5 @@ class ReportWriter:
 
     async def save(self, name: str, data: dict | list) -> str:
         """Save `data` as the run's `name`; runs to the end even after a `stop`."""
-        req = SaveJson(run_id=self.run_id, name=name, data=data)
+        req = SaveJson(run_id=self.folder, name=name, data=data)
         return await self.runner.call(SAVE_JSON, req, f"save {name}", interruptible=False)

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from api.deps import get_temporal_client
 from api.main import create_app
 from api.runs_service import run_workflow_id, start_research_run
-from domain.run import RunOptions
+from domain.run import RunOptions, RunStatus, RunView
 from settings import Settings
 from workflows.search_attributes import research_workflow_id
 
@@ -119,3 +119,33 @@ async def test_runs_started_before_scoping_stay_their_owners(
         assert fresh.status_code == 202, fresh.text
     finally:
         await terminate(client, workflow_id, run_workflow_id(run_id, GRACE))
+
+
+async def test_two_owners_runs_of_one_id_keep_their_own_artifacts(
+    api: Api, client: Client, keyed: Settings, worker: object, llm: object
+) -> None:
+    """Artifacts go to the folder of the scoped workflow id: before, both runs wrote
+    runs/<run_id>/ and one owner could be served the other's report."""
+    ada, grace = api(ADA_KEY), api(GRACE_KEY)
+    run_id = f"artifacts-{SUFFIX}"
+    body = {"clarify": False, "require_acceptance": False, "depth": 1, "breadth": 1}
+    questions = {ADA: "How do flow batteries store energy?", GRACE: "How does pumped hydro work?"}
+    try:
+        for http, owner in ((ada, ADA), (grace, GRACE)):
+            started = await http.post(
+                RUNS, json={"question": questions[owner], "run_id": run_id, "options": body}
+            )
+            assert started.status_code == 202, started.text
+        refs = {}
+        for owner in (ADA, GRACE):
+            handle = client.get_workflow_handle(run_workflow_id(run_id, owner))
+            view = RunView.model_validate(await handle.result())
+            assert view.status in (RunStatus.completed, RunStatus.completed_with_gaps)
+            refs[owner] = view.report_ref
+            saved = json.loads(
+                (keyed.artifacts_dir / "runs" / f"{run_id}~{owner}" / "run.json").read_text()
+            )
+            assert saved["question"] == questions[owner]
+        assert refs[ADA] and refs[GRACE] and refs[ADA] != refs[GRACE]
+    finally:
+        await terminate(client, run_workflow_id(run_id, ADA), run_workflow_id(run_id, GRACE))

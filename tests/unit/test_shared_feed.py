@@ -21,6 +21,7 @@ from settings import Settings
 from tests.helpers.scripted_run import ScriptedRun
 from workflows import event_log
 from workflows.event_log import FINAL_LOG_NAME, final_log_saves
+from workflows.search_attributes import artifact_folder
 
 QUICK = Settings(
     _env_file=None, events_poll_min_s=0.001, events_poll_max_s=0.01, api_query_timeout_s=1
@@ -107,10 +108,11 @@ async def test_a_slow_stream_does_not_stall_the_others_and_is_ended_to_resume() 
     assert [i.seq for i in rest if isinstance(i, RunEvent)] == list(range(2, 9))
 
 
-def store_final_log(store: ArtifactStore, run: ScriptedRun, run_id: str) -> None:
-    """What the workflow does as it finishes (research.py), with the same saves."""
+def store_final_log(store: ArtifactStore, run: ScriptedRun, folder: str | None = None) -> None:
+    """What the workflow does as it finishes (research.py), with the same saves, into the run's
+    own folder unless `folder` says otherwise."""
     for name, data in final_log_saves(run.page(), run.id):
-        store.write_json(run_key(run_id, name), data)
+        store.write_json(run_key(folder or artifact_folder(run.id), name), data)
 
 
 async def test_a_closed_run_is_served_from_its_stored_log_without_the_workflow(
@@ -142,7 +144,8 @@ async def test_a_log_of_another_workflow_or_none_falls_back_to_the_query(tmp_pat
     run.finish()
     store = ArtifactStore(tmp_path)
     assert await EventArchive(store, "r1", run.id).load() is None  # closed before this change
-    store_final_log(store, ScriptedRun("research-r1~grace"), "r1")  # same REST id, other owner
+    # Same REST id, other owner, in the folder runs used before ids were scoped by owner.
+    store_final_log(store, ScriptedRun("research-r1~grace"), "r1")
     feed = EventFeed(run, QUICK, 0, None, archive=EventArchive(store, "r1", run.id))  # type: ignore[arg-type]
     assert await drain(feed) == run.events and run.queries == 1
 
@@ -159,8 +162,8 @@ def test_a_long_log_is_saved_in_pages_each_well_under_the_payload_limit(
     for _, data in saves[:-1]:
         assert len(str(data)) < 2 * 4000
     store = ArtifactStore(tmp_path)
-    store_final_log(store, run, "r1")
-    page = asyncio.run(EventArchive(store, "r1", run.id).load())
+    store_final_log(store, run)
+    page = asyncio.run(EventArchive(store, "scripted", run.id).load())
     assert page is not None and page.events == run.events and page.finished
 
 
