@@ -16,7 +16,8 @@ from api.errors import ApiError
 from api.limits import check_active_runs, max_pending_approvals
 from api.routes import API_PREFIX, approval_url, error_responses
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
-from api.temporal import query_or_none, send_input, temporal_calls, workflow_type
+from api.temporal import query_or_none, temporal_calls, workflow_type
+from api.updates import send_input
 from domain.run import ApprovalInput, ApprovalView, DecisionResult
 from workflows.approval import ApprovalWorkflow
 from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id

@@ -13,7 +13,8 @@ from api.auth import acting_as, decision_by
 from api.deps import PrincipalDep, RunHandleDep, RunIdDep
 from api.routes import API_PREFIX, error_responses, run_url
 from api.schemas import ActionAccepted, ClarificationBody, DecisionBody, StopBody
-from api.temporal import finished_error, send_input, temporal_calls
+from api.temporal import finished_error, temporal_calls
+from api.updates import send_input
 from domain.run import ClarificationAnswer, DecisionResult, StopRequest
 from workflows.research import ResearchWorkflow
 

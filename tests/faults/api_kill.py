@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from temporalio.service import RPCError
 
-from api.temporal import update_id
+from api.updates import update_id
 from bench.stack import BenchStack
 from domain.run import TERMINAL_STATUSES, RunStatus
 from tests.faults.audit import read_history, same_update

@@ -27,7 +27,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.temporal import update_id
+from api.updates import update_id
 from api.views import memo_view
 from domain.run import (
     TERMINAL_STATUSES,

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import get_temporal_client
 from api.main import create_app
-from api.temporal import workflow_not_ready
+from api.updates import workflow_not_ready
 from domain.run import (
     ClarificationAnswer,
     Decision,

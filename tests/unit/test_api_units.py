@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, temporal_api_error
 from api.render import markdown_sections, markdown_to_html
-from api.temporal import update_id
+from api.updates import update_id
 from api.visibility import decode_page_token, encode_page_token, runs_query
 from domain.run import RunStatus, Stage
 
