@@ -75,8 +75,10 @@ class _Child:
             if not self.conn.poll(deadline_s):
                 raise ExtractionTimeout(f"extraction took longer than {deadline_s:g} s")
             return self.conn.recv()
-        except (EOFError, OSError) as exc:  # killed by close(), or crashed (out of memory)
-            raise ExtractionError(f"extraction process died (exit code {self._exit()})") from exc
+        except (EOFError, OSError) as exc:
+            # Killed by close() (the worker is stopping) or crashed (out of memory): no verdict
+            # on the document, so RuntimeError, retried (on another worker if this one stops).
+            raise RuntimeError(f"extraction process died (exit code {self._exit()})") from exc
 
     def _wait_ready(self) -> None:
         # A child that cannot start is no fault of the document: RuntimeError, retried.

@@ -86,8 +86,9 @@ class LocalIndex:
                     stats.unchanged += 1
                     continue
                 doc = extractor(path, data)
-            except (OSError, ExtractionError) as exc:
-                # One unreadable file must not stop the rest of the folder from being indexed.
+            except (OSError, ExtractionError, RuntimeError) as exc:
+                # One unreadable file must not stop the rest of the folder from being indexed
+                # (RuntimeError: the child parsing it died; the next file gets a new one).
                 stats.failed[source_id] = str(exc)
                 self._delete(source_id)
                 continue

@@ -173,7 +173,8 @@ async def test_closing_the_pool_stops_a_document_in_progress(base_url: str, tmp_
     children = pool.children()
     started = time.monotonic()
     await reader.aclose()
-    with pytest.raises(ApplicationError, match="extraction process died"):
+    # Retryable: the worker is stopping, and the document gets its verdict on another one.
+    with pytest.raises(RuntimeError, match="extraction process died"):
         await hostile
     assert time.monotonic() - started < 5.0
     assert not any(alive(pid) for pid in children)
