@@ -11,10 +11,12 @@ Temporal's 2 MB limit.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import Field
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from domain.run import EventsPage, RunEvent
@@ -66,3 +68,16 @@ def final_log_saves(log: EventsPage, workflow_id: str) -> list[tuple[str, Any]]:
     )
     saves.append((FINAL_LOG_NAME, index.model_dump(mode="json")))
     return saves
+
+
+async def save_final_log(save: Callable[[str, Any], Awaitable[str]], log: EventsPage) -> None:
+    """Save `log` as the run's final event log, pages first and `events.json` last. Only a
+    cache: if the store gives up, the API queries the run as before, so a finished run does not
+    fail for it (a cancellation still ends the run as cancelled)."""
+    try:
+        for name, data in final_log_saves(log, workflow.info().workflow_id):
+            await save(name, data)
+    except ActivityError as exc:
+        if is_cancelled_exception(exc):
+            raise
+        workflow.logger.warning("final event log not saved: %s", exc.cause or exc)

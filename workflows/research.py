@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.budget import BudgetGuard
 from workflows.calls import ActivityRunner, Stopped, StopSwitch
 from workflows.continuation import Continuation
-from workflows.event_log import FINAL_LOG_PATCH, final_log_saves
+from workflows.event_log import FINAL_LOG_PATCH, save_final_log
 from workflows.human import Expired, HumanWaits
 from workflows.reading import SourceReader
 from workflows.review import ReviewGate, refuse
@@ -93,10 +93,7 @@ class ResearchWorkflow:
             view = self.track.finish(status, reason)
             await self.writer.save("run.json", view.model_dump(mode="json"))
             if workflow.patched(FINAL_LOG_PATCH):
-                # Served to `/events` once the run is closed, instead of a query that replays it.
-                log = self.track.events_after(0)
-                for name, data in final_log_saves(log, workflow.info().workflow_id):
-                    await self.writer.save(name, data)
+                await save_final_log(self.writer.save, self.track.events_after(0))
         except (asyncio.CancelledError, ActivityError) as exc:
             # Also covers the stop and final-save paths, so the status never lags the outcome.
             if not is_cancelled_exception(exc):
