@@ -201,4 +201,7 @@ async def _read_bounded(response: httpx.Response, limit: int, url: str) -> bytes
         body += _inflate(decoder, chunk, limit - len(body), url) if decoder else chunk
         if len(body) > limit:
             raise refused(f"{url} is over the {limit}-byte limit", "too_large")
+    if decoder is not None and not decoder.eof:
+        # The stream ended inside the gzip data: a cut-off page must not pass for the whole one.
+        raise refused(f"{url}: the gzip body ends before its end marker", "unreadable_content")
     return bytes(body)

@@ -34,6 +34,8 @@ ROUTES: dict[str, tuple[dict[str, str], bytes]] = {
     "/double.html": ({"Content-Encoding": "gzip, gzip"}, DOUBLE),
     "/brotli.html": ({"Content-Encoding": "br"}, b"\x8b\x02\x80hello\x03"),
     "/gzipped.html": ({"Content-Encoding": "gzip"}, gzip.compress(PAGE)),
+    # Cut off inside the deflate stream: a complete-looking response of a partial page.
+    "/truncated.html": ({"Content-Encoding": "gzip"}, gzip.compress(PAGE * 40)[:-60]),
     "/page.html": ({}, PAGE),
 }
 
@@ -125,6 +127,12 @@ async def test_unknown_coding_is_refused_and_only_gzip_is_asked_for(stub: Stub, 
 async def test_an_honest_gzipped_page_still_reads(stub: Stub, store) -> None:
     page = await WebReader(store, OPEN).read(f"http://127.0.0.1:{stub.port}/gzipped.html")
     assert page.title == "Small" and "small honest page" in page.text
+
+
+async def test_a_gzip_body_cut_off_before_its_end_is_refused(stub: Stub, store) -> None:
+    url = f"http://127.0.0.1:{stub.port}/truncated.html"
+    error, _ = await read_refused(WebReader(store, OPEN), url)
+    assert error.type == "unreadable_content" and "end marker" in error.message
 
 
 async def test_a_name_that_rebinds_to_loopback_gets_no_request(
