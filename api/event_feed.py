@@ -66,8 +66,8 @@ class EventFeed:
         self.handle = handle
         self.after = after
         self._hub = hub
-        shared = hub.join(handle, settings, archive) if hub is not None else None
-        self.run = shared or RunFeed(handle, settings, archive)
+        shared = hub.join(handle, settings, archive, after) if hub is not None else None
+        self.run = shared or RunFeed(handle, settings, archive, after)
         self._keepalive_s = keepalive_s
         self._max_lag = settings.events_max_lag
         self._last_sent = time.monotonic()
@@ -79,6 +79,7 @@ class EventFeed:
         """The first look, before a response starts: an unknown run raises ApiError(404)."""
         try:
             await self.run.open()
+            await self.run.backfill(self.after)  # a closed run's log is read by now
         except BaseException:
             self.close()
             raise
@@ -101,6 +102,7 @@ class EventFeed:
         self._last_sent = time.monotonic()
         try:
             await self.run.start()
+            await self.run.backfill(self.after)
             self._joined = self.run.last_seq
             while True:
                 if self.run.notes > self._notes_seen:

@@ -27,14 +27,26 @@ from workflows.research import ResearchWorkflow
 class RunFeed:
     """A run's event log as read so far, and the one loop that reads more of it."""
 
-    def __init__(self, handle: RunHandle, settings: Settings, archive: EventArchive | None):
+    def __init__(
+        self,
+        handle: RunHandle,
+        settings: Settings,
+        archive: EventArchive | None,
+        after: int = 0,
+    ) -> None:
         self.handle = handle
         self.archive = archive
         self._settings = settings
         self._timeout = timedelta(seconds=settings.api_query_timeout_s)
         self._delay = settings.events_poll_min_s
         self.events: list[RunEvent] = []
-        self.base = 0  # the seq before events[0]: a continued run keeps only its log's tail
+        # The seq before events[0]: the first stream's resume point (a query answer is one
+        # payload: a client near the end must not pull the whole log), or where a continued
+        # run's kept tail starts. Streams from further back: `backfill`.
+        self.base = after
+        self._read = False
+        self._backfilled_to = after  # the earliest resume point older events were fetched for
+        self._backfill_lock = asyncio.Lock()
         self.done = False
         self.end: tuple[str, str, str | None] | None = None  # reason, message, Temporal status
         # The comment on what is wrong now (empty when nothing is), numbered so that each
@@ -84,6 +96,38 @@ class RunFeed:
             desc, self._unread = self._unread, None
             await self._read_log(desc)
 
+    async def backfill(self, after: int) -> None:
+        """Events after `after` that this feed started past, fetched once for a stream that
+        resumes from further back than the first one did (one query, or the stored log)."""
+        if not self._read or after >= self._backfilled_to:
+            return
+        async with self._backfill_lock:
+            if after >= self._backfilled_to:
+                return
+            older = await self._older(after)
+            if older is None:
+                return  # nothing to be had now: the stream starts from the oldest kept
+            self._backfilled_to = after
+            missing = [e for e in older.events if after < e.seq <= self.base]
+            if missing:
+                self.events[:0] = missing
+                self.base = missing[0].seq - 1
+
+    async def _older(self, after: int) -> EventsPage | None:
+        if self.done and self.archive is not None:
+            stored = await self.archive.load()
+            if stored is not None:
+                return stored
+        try:
+            return await self._query(after)
+        except RPCError:  # gone: the stream ends with what the feed has
+            return None
+
+    async def _query(self, after: int) -> EventsPage | None:
+        """`get_events(after)`; None when no worker answers in time (NOT_FOUND raises)."""
+        call = self.handle.query(ResearchWorkflow.get_events, after, rpc_timeout=self._timeout)
+        return await query_or_none(call, self._settings.api_query_timeout_s)
+
     def next_round(self) -> asyncio.Task[None]:
         """The next look at the run, shared by all who wait for news: started if none is due."""
         if self._round is None or self._round.done():
@@ -131,12 +175,7 @@ class RunFeed:
                 self._take(stored)
                 return
         try:
-            page = await query_or_none(
-                self.handle.query(
-                    ResearchWorkflow.get_events, self.last_seq, rpc_timeout=self._timeout
-                ),
-                self._settings.api_query_timeout_s,
-            )
+            page = await self._query(self.last_seq)
         except RPCError:  # NOT_FOUND, the one error query_or_none lets through
             self._end("run_gone", "the run no longer exists in Temporal", status)
             return
@@ -160,8 +199,9 @@ class RunFeed:
             self._end("closed", f"the run closed ({status}) without a finished event", status)
 
     def _take(self, page: EventsPage) -> None:
-        if not self.events and self.base == 0:  # the first read: the log starts where it does
-            self.base = page.last_seq - len(page.events)
+        if not self._read:  # the first read: the log starts where it does, or where asked
+            self._read = True
+            self.base = max(self.base, page.last_seq - len(page.events))
         fresh = [e for e in page.events if e.seq > self.last_seq]
         if fresh:
             self.events.extend(fresh)
@@ -189,10 +229,13 @@ class FeedHub:
     def __init__(self) -> None:
         self._feeds: dict[str, RunFeed] = {}
 
-    def join(self, handle: RunHandle, settings: Settings, archive: EventArchive | None) -> RunFeed:
+    def join(
+        self, handle: RunHandle, settings: Settings, archive: EventArchive | None, after: int = 0
+    ) -> RunFeed:
+        """The run's feed, started at `after` (the first stream's resume point) if new."""
         feed = self._feeds.get(handle.id)
         if feed is None:
-            feed = self._feeds[handle.id] = RunFeed(handle, settings, archive)
+            feed = self._feeds[handle.id] = RunFeed(handle, settings, archive, after)
         feed.subscribers += 1
         return feed
 

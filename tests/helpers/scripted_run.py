@@ -24,6 +24,7 @@ class ScriptedRun:
         self.worker = True
         self.queries = 0
         self.describes = 0
+        self.asked: list[int] = []  # the `after` of every query, in order
 
     def add(self, *types: str) -> None:
         for type_ in types:
@@ -48,6 +49,7 @@ class ScriptedRun:
     def query(self, _query: Any, after: int, **_: Any) -> Any:
         async def answer() -> EventsPage:
             self.queries += 1
+            self.asked.append(after)
             if not self.worker:
                 raise TimeoutError  # what an unanswered query turns into
             return self.page(after)

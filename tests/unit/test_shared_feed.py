@@ -173,3 +173,20 @@ def test_a_real_sized_log_fits_one_page() -> None:
     run.finish()
     [(name, data)] = final_log_saves(run.page(), run.id)
     assert name == FINAL_LOG_NAME and len(data["events"]) == 1001
+
+
+async def test_the_feed_reads_from_the_first_streams_resume_point_and_backfills_for_others() -> (
+    None
+):
+    """A query answer is one payload: a stream resuming near the end of a long log must not
+    make the feed pull the whole log; a stream from further back still gets every event."""
+    run = ScriptedRun()
+    run.add(*[f"e{n}" for n in range(10)])
+    run.finish()
+    hub = FeedHub()
+    late = stream(run, hub, after=9)
+    early = stream(run, hub, after=2)
+    got_late, got_early = await asyncio.gather(drain(late), drain(early))
+    assert got_late == run.events[9:] and got_early == run.events[2:]
+    assert run.asked[0] == 9  # the feed's own read starts where its first stream resumes
+    assert sorted(run.asked) == [2, 9]  # and one query fetched what the other stream lacked
