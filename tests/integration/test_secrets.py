@@ -31,6 +31,7 @@ from providers.web_search import BraveProvider, TavilyProvider
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
 from worker import build_activities, build_worker
+from workflows.search_attributes import artifact_folder
 
 LLM_SECRET = "sk-LLMSECRET-5e0f9b3c7a21d4"
 TAVILY_SECRET = "tvly-TAVILYSECRET-8c41e2"
@@ -182,7 +183,7 @@ async def test_no_secret_in_history_attributes_memo_artifacts_or_logs(
     found += leaked("memo", json.dumps(await desc.memo(), default=str))
     assert desc.typed_search_attributes  # our attributes are there to be scanned
 
-    run_dir = secret_settings.artifacts_dir / "runs" / run_id
+    run_dir = secret_settings.artifacts_dir / "runs" / artifact_folder(handle.id)
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert files
     for path in files:
