@@ -124,9 +124,12 @@ class LLMActivities:
                 usage.add(used)
                 checked = check_phrases(draft.queries, req.previous_queries, req.count)
                 rejected += len(checked.refused)
-                # Only repeats (or nothing) means no new ideas: the workflow decides what then.
-                if checked.kept or only_repeats(checked):
+                if checked.kept:
                     return QueriesResult(queries=checked.kept, usage=usage, rejected=rejected)
+                if only_repeats(checked):
+                    # No new ideas, rather than broken ones: asking again would get the same;
+                    # the plan items not searched yet still may (none left: the run stops).
+                    break
                 reask = QUERIES_REASK.format(reasons=checked.reasons())
         queries = fallback_queries(req.question, req.plan, req.previous_queries, req.count)
         return QueriesResult(queries=queries, usage=usage, source="fallback", rejected=rejected)

@@ -36,6 +36,10 @@ from workflows.calls import ActivityRunner
 from workflows.reading import SourceReader
 from workflows.tracker import RunTracker
 
+# Runs started before it stop at the first round whose gap list comes back empty; their
+# histories replay unchanged.
+EVERY_ROUND_PATCH = "every-round-runs"
+
 
 class ResearchRounds:
     """Runs the research rounds of a run on `question` under `options`."""
@@ -71,17 +75,27 @@ class ResearchRounds:
             progress.round = round_no
             queries = await self._next_queries(gaps, round_no)
             if not queries:
+                self._nothing_new(round_no, "no new queries")
                 break
             hits = await self._search(queries)
             await self.reader.read_all(hits)
-            if len(self.state.sources) >= opts.max_sources or round_no == opts.depth:
+            if len(self.state.sources) >= opts.max_sources:
+                self.track.event("sources_enough", f"{opts.max_sources} sources read (max)")
+                break
+            if round_no == opts.depth:
                 break
             req = GapsRequest(question=self.question, notes=self.state.notes)
             found = await self.runner.call(FIND_GAPS, req, f"round {round_no}: gaps")
             gaps = found.gaps
             self.track.event("gaps_found", f"{len(gaps)} gaps", gaps=gaps)
-            if not gaps:
+            # No gaps named: the next round still searches what the plan asks and was not
+            # searched yet (issue 12: every round the options ask for runs unless nothing is new).
+            if not gaps and not workflow.patched(EVERY_ROUND_PATCH):
                 break
+
+    def _nothing_new(self, round_no: int, why: str) -> None:
+        rounds = f"round {round_no} of {self.options.depth}"
+        self.track.event("nothing_new", f"{rounds}: {why}; research ends here", round=round_no)
 
     async def _next_queries(self, gaps: list[str], round_no: int) -> list[str]:
         opts, state = self.options, self.state

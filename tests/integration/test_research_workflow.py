@@ -197,3 +197,20 @@ async def test_cost_budget_refused_stops_the_run(client, settings, llm, run_id):
         await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=False))
         final = await handle.result()
     assert final.status == RunStatus.stopped and final.usage.cost_usd >= 0.01
+
+
+async def test_every_round_runs_when_no_gap_is_named(client, settings, worker, llm, run_id):
+    """The scripted model names no gaps and repeats its queries: round 2 still runs, on what
+    the plan asks and was not searched yet; a round with nothing new to search says so."""
+    handle = await start(client, settings, run_id, depth=3, breadth=2, clarify=False)
+    await wait_for_status(handle, pending_kind("report"))
+    view = await handle.query(ResearchWorkflow.get_status)
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    await handle.result()
+    events = (await handle.query(ResearchWorkflow.get_events, 0)).events
+    queries = [e.data["query"] for e in events if e.type == "query_issued"]
+    assert view.progress.round >= 2, view.progress
+    assert len(queries) > 2 and len(set(queries)) == len(queries), queries
+    assert llm.count("QueriesDraft") >= 2 and llm.count("GapsDraft") >= 1
+    if view.progress.round < 3:  # stopped early: only because nothing new was left to search
+        assert any(e.type == "nothing_new" for e in events), [e.type for e in events]

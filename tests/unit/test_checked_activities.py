@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from temporalio.testing import ActivityEnvironment
 
+from activities.fallbacks import fallback_queries
 from activities.llm import LLMActivities
 from domain.calls import GapsRequest, NotesRequest, PlanRequest, QueriesRequest
 from domain.run import Usage
@@ -100,11 +101,24 @@ async def test_junk_queries_fall_back_to_keywords(tmp_path: Path) -> None:
     assert "2 JSON or list debris" in chat.prompts[1]
 
 
-async def test_repeated_queries_are_no_new_ideas_not_junk(tmp_path: Path) -> None:
+async def test_repeated_queries_get_the_plan_not_searched_yet_without_a_re_ask(
+    tmp_path: Path,
+) -> None:
+    # A model with no new ideas is not asked again; what the plan asks and was not searched
+    # yet still is (so a later round has something to search).
     llm, chat = acts(tmp_path, json.dumps({"queries": ["battery storage"]}))
-    req = QueriesRequest(question=GRID, plan="", previous_queries=["battery storage"])
+    plan = "1. Costs of pumped hydro reservoirs"
+    req = QueriesRequest(question=GRID, plan=plan, previous_queries=["battery storage"])
     result = await ActivityEnvironment().run(llm.generate_queries, req)
-    assert (result.queries, result.source, len(chat.prompts)) == ([], "model", 1)
+    assert (result.source, len(chat.prompts)) == ("fallback", 1)
+    assert result.queries and "battery storage" not in result.queries
+    assert any("pumped hydro" in q for q in result.queries)
+    # Once those were searched too, there is nothing new: no queries, and the run stops there.
+    llm, chat = acts(tmp_path, json.dumps({"queries": ["battery storage"]}))
+    searched = ["battery storage", *fallback_queries(GRID, plan, [], 10)]
+    req = QueriesRequest(question=GRID, plan=plan, previous_queries=searched)
+    result = await ActivityEnvironment().run(llm.generate_queries, req)
+    assert (result.queries, len(chat.prompts)) == ([], 1)
 
 
 async def test_notes_not_supported_by_their_passage_are_dropped(tmp_path: Path) -> None:
