@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from temporalio.client import Client, WorkflowHandle
 
-from api.auth import Principal, ensure_owner, unauthorized
+from api.auth import Principal, unauthorized
 from api.errors import ApiError
 from api.owners import OwnerCache
-from api.runs_service import owned_run_handle
+from api.runs_service import owned_approval_handle, owned_run_handle
 from api.schemas import ID_PATTERN
 from api.temporal import TemporalConnector
 from domain.run import ApprovalView, RunView
@@ -19,7 +19,6 @@ from providers.artifacts import ArtifactStore
 from settings import Settings
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
-from workflows.search_attributes import approval_workflow_id
 
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -91,9 +90,7 @@ async def get_run_handle(
 async def get_approval_handle(
     approval_id: ApprovalIdDep, client: TemporalDep, principal: PrincipalDep, owners: OwnersDep
 ) -> WorkflowHandle[ApprovalWorkflow, ApprovalView]:
-    handle = client.get_workflow_handle_for(ApprovalWorkflow.run, approval_workflow_id(approval_id))
-    await ensure_owner(handle, principal, "approval", owners)
-    return handle
+    return await owned_approval_handle(client, approval_id, principal, owners)
 
 
 RunHandleDep = Annotated[WorkflowHandle[ResearchWorkflow, RunView], Depends(get_run_handle)]

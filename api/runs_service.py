@@ -10,22 +10,27 @@ in neither a run id nor an owner name), so two owners may pick the same run id a
 learns of the other's run from a 409. With auth off there is one owner, and the id stays
 `research-<run_id>`. Runs started with keys on before ids were scoped have that unscoped id:
 the lookup falls back to it (with the same ownership check), so they stay reachable.
+Approvals follow the same rule (`approval-<approval_id>~<owner>`, `owned_approval_handle`):
+`owned_handle` and `owns_unscoped` are the one lookup and the one duplicate check for both.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api.auth import Principal, ensure_owner
-from api.errors import ApiError
+from api.errors import ApiError, Subject
 from api.owners import OwnerCache
-from domain.run import RunOptions, RunStatus, RunView, Stage
+from domain.run import ApprovalView, RunOptions, RunStatus, RunView, Stage
 from domain.state import ResearchInput
 from settings import Settings
+from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
     MEMO_STATUS_KEY,
@@ -33,17 +38,32 @@ from workflows.search_attributes import (
     RESEARCH_STAGE,
     RESEARCH_STATUS,
     TOKENS_USED,
+    approval_workflow_id,
     research_workflow_id,
 )
 
 SUMMARY_CHARS = 200
 OWNER_SEPARATOR = "~"
 RunHandle = WorkflowHandle[ResearchWorkflow, RunView]
+ApprovalHandle = WorkflowHandle[ApprovalWorkflow, ApprovalView]
+SelfT = TypeVar("SelfT")
+ParamT = TypeVar("ParamT")
+ResultT = TypeVar("ResultT")
+
+
+def owner_scoped(item_id: str, owner: str | None) -> str:
+    """`item_id` scoped by `owner` (`<id>~<owner>`), or as is when `owner` is None (auth off)."""
+    return item_id if owner is None else f"{item_id}{OWNER_SEPARATOR}{owner}"
 
 
 def run_workflow_id(run_id: str, owner: str | None) -> str:
     """The workflow id of `owner`'s run `run_id` (`owner` None: auth off, ids unscoped)."""
-    return research_workflow_id(run_id if owner is None else f"{run_id}{OWNER_SEPARATOR}{owner}")
+    return research_workflow_id(owner_scoped(run_id, owner))
+
+
+def approval_workflow_id_for(approval_id: str, owner: str | None) -> str:
+    """The workflow id of `owner`'s approval `approval_id` (`owner` None: auth off, unscoped)."""
+    return approval_workflow_id(owner_scoped(approval_id, owner))
 
 
 def run_id_of(workflow_id: str) -> str:
@@ -52,38 +72,80 @@ def run_id_of(workflow_id: str) -> str:
     return scoped.partition(OWNER_SEPARATOR)[0]
 
 
-async def owned_run_handle(
-    client: Client, run_id: str, principal: Principal | None, owners: OwnerCache | None
-) -> RunHandle:
-    """The caller's run `run_id`, or the run-not-found 404 (another owner's run included)."""
+async def owned_handle(
+    client: Client,
+    workflow: Callable[[SelfT, ParamT], Awaitable[ResultT]],
+    workflow_id_of: Callable[[str, str | None], str],
+    item_id: str,
+    principal: Principal | None,
+    owners: OwnerCache | None,
+    subject: Subject,
+) -> WorkflowHandle[SelfT, ResultT]:
+    """The caller's run or approval `item_id` (`workflow_id_of` names its workflow id for an
+    owner), or the not-found 404 (another owner's included), falling back to the unscoped id."""
     owner = principal.owner if principal else None
-    handle = client.get_workflow_handle_for(ResearchWorkflow.run, run_workflow_id(run_id, owner))
+    handle = client.get_workflow_handle_for(workflow, workflow_id_of(item_id, owner))
     if principal is None:
         return handle
     try:
-        await ensure_owner(handle, principal, "run", owners)
+        await ensure_owner(handle, principal, subject, owners)
         return handle
     except ApiError as err:
         if err.status != 404:
             raise
     # Started before ids were scoped: the unscoped id, if this owner's (ensure_owner says).
-    legacy = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
-    await ensure_owner(legacy, principal, "run", owners)
+    legacy = client.get_workflow_handle_for(workflow, workflow_id_of(item_id, None))
+    await ensure_owner(legacy, principal, subject, owners)
     return legacy
+
+
+async def owns_unscoped(
+    client: Client,
+    legacy_workflow_id: str,
+    principal: Principal,
+    owners: OwnerCache | None,
+    subject: Subject,
+) -> bool:
+    """Whether this owner already has the run or approval under its pre-scoping workflow id."""
+    legacy = client.get_workflow_handle(legacy_workflow_id)
+    try:
+        await ensure_owner(legacy, principal, subject, owners)
+    except ApiError as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+async def owned_run_handle(
+    client: Client, run_id: str, principal: Principal | None, owners: OwnerCache | None
+) -> RunHandle:
+    """The caller's run `run_id`, or the run-not-found 404 (another owner's run included)."""
+    return await owned_handle(
+        client, ResearchWorkflow.run, run_workflow_id, run_id, principal, owners, "run"
+    )
+
+
+async def owned_approval_handle(
+    client: Client, approval_id: str, principal: Principal | None, owners: OwnerCache | None
+) -> ApprovalHandle:
+    """The caller's approval, or the approval-not-found 404 (another owner's included)."""
+    return await owned_handle(
+        client,
+        ApprovalWorkflow.run,
+        approval_workflow_id_for,
+        approval_id,
+        principal,
+        owners,
+        "approval",
+    )
 
 
 async def owns_unscoped_run(
     client: Client, run_id: str, principal: Principal, owners: OwnerCache | None
 ) -> bool:
     """Whether this owner already has run `run_id` under its pre-scoping workflow id."""
-    legacy = client.get_workflow_handle_for(ResearchWorkflow.run, research_workflow_id(run_id))
-    try:
-        await ensure_owner(legacy, principal, "run", owners)
-    except ApiError as err:
-        if err.status == 404:
-            return False
-        raise
-    return True
+    return await owns_unscoped(client, run_workflow_id(run_id, None), principal, owners, "run")
 
 
 def summary_line(question: str) -> str:

@@ -6,6 +6,7 @@ not enough: the name can answer differently the second time (DNS rebinding) and 
 out before anyone looks. So `GuardedBackend` is the network layer of the page client: it resolves
 each host once, checks every address with `blocked`, and dials only an address it checked. The
 URL keeps its host name, so the Host header, TLS SNI and certificate check are unchanged.
+The connect timeout is one deadline for all of a host's addresses: each attempt gets what is left.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 import typing
 from collections.abc import Iterable
 
@@ -97,10 +99,16 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         if not self.allow_private:
             check_all(host, addresses)
         last: Exception = httpcore.ConnectError(f"{host} resolves to no address")
+        # One connect timeout for the whole host, not one per address: a name that resolves to
+        # N blackholed addresses would otherwise hold the read for N timeouts.
+        deadline = None if timeout is None else time.monotonic() + timeout
         for address in addresses:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout(f"connecting to {host} took over {timeout}s")
             try:
                 return await self._inner.connect_tcp(
-                    parse_ip(address).compressed, port, timeout, local_address, socket_options
+                    parse_ip(address).compressed, port, left, local_address, socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc

@@ -11,16 +11,24 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api.auth import acting_as, decision_by
-from api.deps import ApprovalHandleDep, ApprovalIdDep, PrincipalDep, SettingsDep, TemporalDep
+from api.deps import (
+    ApprovalHandleDep,
+    ApprovalIdDep,
+    OwnersDep,
+    PrincipalDep,
+    SettingsDep,
+    TemporalDep,
+)
 from api.errors import ApiError
 from api.limits import check_active_runs, max_pending_approvals
 from api.routes import API_PREFIX, approval_url, error_responses
+from api.runs_service import approval_workflow_id_for, owns_unscoped
 from api.schemas import ApprovalCreated, CreateApprovalRequest, DecisionBody
 from api.temporal import query_or_none, temporal_calls, workflow_type
 from api.updates import send_input
 from domain.run import ApprovalInput, ApprovalView, DecisionResult
 from workflows.approval import ApprovalWorkflow
-from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
+from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER
 
 router = APIRouter(prefix=f"{API_PREFIX}/approvals", tags=["approvals"])
 
@@ -38,6 +46,7 @@ async def create_approval(
     client: TemporalDep,
     settings: SettingsDep,
     principal: PrincipalDep,
+    owners: OwnersDep,
     response: Response,
 ) -> ApprovalCreated:
     """Ask a person to accept or reject something."""
@@ -52,7 +61,13 @@ async def create_approval(
             kind="approvals",
         )
     approval_id = body.approval_id or uuid4().hex
-    workflow_id = approval_workflow_id(approval_id)
+    if principal and body.approval_id:
+        # This owner's approval from before ids were scoped (api/runs_service.py): a duplicate.
+        legacy_id = approval_workflow_id_for(approval_id, None)
+        if await owns_unscoped(client, legacy_id, principal, owners, "approval"):
+            raise ApiError(409, "approval_exists", "a approval with this id already exists")
+    # Scoped by owner with keys on, so another owner's approval of this id is no 409 here.
+    workflow_id = approval_workflow_id_for(approval_id, principal.owner if principal else None)
     inp = ApprovalInput(
         approval_id=approval_id,
         title=body.title,

@@ -47,10 +47,9 @@ from temporalio.worker import Worker
 
 from api.deps import get_temporal_client
 from api.main import create_app
-from api.runs_service import run_workflow_id
+from api.runs_service import approval_workflow_id_for, run_workflow_id
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from workflows.search_attributes import approval_workflow_id
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ONLY = os.environ.get("FUZZ_ONLY", "")  # e.g. "GET /api/v1/runs"
@@ -222,7 +221,7 @@ async def test_api_conforms_to_its_schema(
             wf_id = (
                 run_workflow_id(value, "fuzzer")
                 if kind == "run_id"
-                else approval_workflow_id(value)
+                else approval_workflow_id_for(value, "fuzzer")
             )
             try:
                 await client.get_workflow_handle(wf_id).terminate("fuzz test over")

@@ -30,9 +30,9 @@ from api.limits import (
     max_pending_approvals,
     rate_limit_per_s,
 )
+from api.runs_service import approval_workflow_id_for
 from settings import Settings
 from tests.live import ThreadedApi
-from workflows.search_attributes import approval_workflow_id
 
 RUNS = "/api/v1/runs"
 APPROVALS = "/api/v1/approvals"
@@ -115,7 +115,7 @@ async def test_pending_approvals_are_capped_per_owner(
         # Visibility counts the first a moment after it started.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            query = f"WorkflowId = '{approval_workflow_id(first_id)}'"
+            query = f"WorkflowId = '{approval_workflow_id_for(first_id, OWNER)}'"
             if (await client.count_workflows(query)).count:
                 break
             await asyncio.sleep(0.2)
@@ -127,7 +127,8 @@ async def test_pending_approvals_are_capped_per_owner(
         assert second.json()["error_code"] == "too_many_pending_approvals"
     finally:
         for approval_id in created:
-            await client.get_workflow_handle(approval_workflow_id(approval_id)).terminate("test")
+            workflow_id = approval_workflow_id_for(approval_id, OWNER)
+            await client.get_workflow_handle(workflow_id).terminate("test")
 
 
 def test_limits_are_on_by_default_with_keys() -> None:
