@@ -13,7 +13,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from api.markdown_html import parse, render_tokens, sanitise
-from api.schemas import Citation, ReportSection
+from api.report_schemas import Citation, ReportSection
 from domain.citations import citation_numbers
 
 __all__ = ["citation_numbers", "markdown_sections", "markdown_to_html", "report_citations"]

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # OWNER_PATTERN and SearchLimit are imported from here by the API and the tests.
@@ -171,28 +171,25 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     ui_port: int = 8233
 
-    @field_validator("docs_dirs", mode="before")
+    @field_validator(
+        "docs_dirs", "payload_codec_origins", "api_operators", "search_providers", mode="before"
+    )
     @classmethod
-    def _split_dirs(cls, value: object) -> object:
-        # Comma or os.pathsep separated, so a plain shell variable works.
-        if isinstance(value, str):
-            parts = value.replace(":", ",").split(",")
-            return [Path(p.strip()) for p in parts if p.strip()]
-        return value
-
-    @field_validator("payload_codec_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
-        return value
-
-    @field_validator("api_operators", mode="before")
-    @classmethod
-    def _split_operators(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [o.strip() for o in value.split(",") if o.strip()]
-        return value
+    def _split_list(cls, value: object, info: ValidationInfo) -> object:
+        # Comma-separated in the environment (folders: os.pathsep too, as in a shell variable);
+        # origins lose a trailing slash; provider names are case-insensitive and listed once.
+        if not isinstance(value, str):
+            return value
+        if info.field_name == "docs_dirs":
+            value = value.replace(":", ",")
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if info.field_name == "docs_dirs":
+            return [Path(item) for item in items]
+        if info.field_name == "payload_codec_origins":
+            return [item.rstrip("/") for item in items]
+        if info.field_name == "search_providers":
+            return list(dict.fromkeys(item.lower() for item in items))
+        return items
 
     @model_validator(mode="after")
     def _keyed_providers_by_default(self) -> Settings:
@@ -203,13 +200,6 @@ class Settings(BaseSettings):
             keyed = {"tavily": self.tavily_api_key, "brave": self.brave_api_key}
             self.search_providers = ["local", *(name for name, key in keyed.items() if key)]
         return self
-
-    @field_validator("search_providers", mode="before")
-    @classmethod
-    def _split_providers(cls, value: object) -> object:
-        if isinstance(value, str):
-            return list(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
-        return value
 
     @field_validator("api_keys", mode="before")
     @classmethod

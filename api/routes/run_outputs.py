@@ -16,8 +16,8 @@ from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
 from api.markdown_html import fragment_html
 from api.render import markdown_sections, markdown_to_html, report_citations
+from api.report_schemas import ReportJson
 from api.routes import API_PREFIX, error_responses
-from api.schemas import ReportJson
 from api.views import resolve_run_view
 from domain.run import TERMINAL_STATUSES, RunView
 from providers.artifacts import ArtifactStore
