@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,15 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import Result
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 from typer.testing import CliRunner
 
+from api.deps import get_temporal_client
+from api.main import create_app
 from cli.ask import EXIT_OK
 from cli.main import app
+from settings import Settings
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -28,6 +32,38 @@ from workflows.search_attributes import research_workflow_id
 
 RUNS = "/api/v1/runs"
 FAST = {"depth": 1, "breadth": 2}
+
+
+def with_keys(settings: Settings, owners: dict[str, str]) -> Settings:
+    """`settings` with API keys on (key -> owner), and a query timeout short enough that GET
+    answers from the start memo quickly when no worker polls."""
+    keys = SecretStr(json.dumps(owners))
+    return settings.model_copy(update={"api_keys": keys, "api_query_timeout_s": 0.5})
+
+
+@contextlib.asynccontextmanager
+async def keyed_clients(
+    client: Client, settings: Settings
+) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
+    """A factory of in-process API clients, one per key, over the tests' Temporal client."""
+    app = create_app(settings)
+    app.dependency_overrides[get_temporal_client] = lambda: client
+    opened: list[httpx.AsyncClient] = []
+
+    def make(key: str) -> httpx.AsyncClient:
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://127.0.0.1",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        opened.append(http)
+        return http
+
+    try:
+        yield make
+    finally:
+        for http in opened:
+            await http.aclose()
 
 
 def code(resp: httpx.Response) -> tuple[int, str | None]:

@@ -8,7 +8,6 @@ Real dev server, no worker: GET answers from the start memo once the query times
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,15 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.deps import get_temporal_client
-from api.main import create_app
 from api.runs_service import approval_workflow_id_for
 from domain.run import ApprovalInput, ApprovalView
 from settings import Settings
+from tests.helpers.frontends import keyed_clients, with_keys
 from workflows.approval import ApprovalWorkflow
 from workflows.search_attributes import MEMO_STATUS_KEY, RESEARCH_OWNER, approval_workflow_id
 
@@ -38,32 +35,13 @@ Api = Callable[[str], httpx.AsyncClient]
 
 @pytest.fixture
 def keyed(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "api_keys": SecretStr(json.dumps({ADA_KEY: ADA, GRACE_KEY: GRACE})),
-            "api_query_timeout_s": 0.5,
-        }
-    )
+    return with_keys(settings, {ADA_KEY: ADA, GRACE_KEY: GRACE})
 
 
 @pytest.fixture
 async def api(client: Client, keyed: Settings) -> AsyncIterator[Api]:
-    app = create_app(keyed)
-    app.dependency_overrides[get_temporal_client] = lambda: client
-    opened: list[httpx.AsyncClient] = []
-
-    def make(key: str) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://127.0.0.1",
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        opened.append(http)
-        return http
-
-    yield make
-    for http in opened:
-        await http.aclose()
+    async with keyed_clients(client, keyed) as make:
+        yield make
 
 
 async def create(http: httpx.AsyncClient, approval_id: str, title: str) -> httpx.Response:

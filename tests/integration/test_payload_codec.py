@@ -12,8 +12,7 @@ import asyncio
 import base64
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -35,11 +34,11 @@ from settings import Settings
 from stack.services import codec_endpoint
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers.frontends import RUNS, pending, poll
 from worker import build_activities, build_worker
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
-RUNS = "/api/v1/runs"
 KEY = base64.b64encode(os.urandom(32)).decode()
 NEW_KEY = base64.b64encode(os.urandom(32)).decode()
 QUESTION = "How do flywheels store grid energy for the Zanzibar microgrid?"
@@ -78,25 +77,6 @@ async def enc_api(enc_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(enc_settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
-
-
-async def poll(
-    api: httpx.AsyncClient, run_id: str, until: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    view: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        resp = await api.get(f"{RUNS}/{run_id}")
-        assert resp.status_code == 200, resp.text
-        view = resp.json()
-        if until(view):
-            return view
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not reached: {view}")
-
-
-def pending(kind: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda v: (v.get("pending") or {}).get("kind") == kind
 
 
 def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:

@@ -14,14 +14,12 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client
 
-from api.deps import get_temporal_client
-from api.main import create_app
 from api.runs_service import run_workflow_id, start_research_run
 from domain.run import RunOptions, RunStatus, RunView
 from settings import Settings
+from tests.helpers.frontends import keyed_clients, with_keys
 from workflows.search_attributes import research_workflow_id
 
 RUNS = "/api/v1/runs"
@@ -34,32 +32,13 @@ Api = Callable[[str], httpx.AsyncClient]
 
 @pytest.fixture
 def keyed(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "api_keys": SecretStr(json.dumps({ADA_KEY: ADA, GRACE_KEY: GRACE})),
-            "api_query_timeout_s": 0.5,
-        }
-    )
+    return with_keys(settings, {ADA_KEY: ADA, GRACE_KEY: GRACE})
 
 
 @pytest.fixture
 async def api(client: Client, keyed: Settings) -> AsyncIterator[Api]:
-    app = create_app(keyed)
-    app.dependency_overrides[get_temporal_client] = lambda: client
-    opened: list[httpx.AsyncClient] = []
-
-    def make(key: str) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://127.0.0.1",
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        opened.append(http)
-        return http
-
-    yield make
-    for http in opened:
-        await http.aclose()
+    async with keyed_clients(client, keyed) as make:
+        yield make
 
 
 async def start(http: httpx.AsyncClient, run_id: str, question: str) -> httpx.Response:
