@@ -64,6 +64,9 @@ class _Child:
         self.process.start()
         child_end.close()
         self.ready = False
+        # close() (the worker stopping) and the thread whose call just failed both kill the
+        # child: the pipe must be closed once, or the second close hits a freed (or reused) fd.
+        self._kill_lock = threading.Lock()
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline_s: float) -> Any:
         """(status, value) of `fn(*args)` run in the child; ExtractionTimeout past `deadline_s`."""
@@ -95,9 +98,11 @@ class _Child:
         return self.process.exitcode
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.join()
-        self.conn.close()
+        with self._kill_lock:
+            self.process.kill()
+            self.process.join()
+            if not self.conn.closed:
+                self.conn.close()
 
 
 class ExtractPool:
