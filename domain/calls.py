@@ -136,6 +136,14 @@ class ReportResult(BaseModel):
     citations: int
     citations_dropped: int
     usage: Usage = Field(default_factory=Usage)
+    # The claims behind the Markdown (domain/report.py); defaults keep older payloads loading.
+    json_ref: str = Field(default="", description="Artifact key of the report's ReportDoc JSON")
+    claims: int = Field(default=0, description="Claims kept in the report")
+    claims_supported: int = 0
+    claims_unsupported: int = Field(default=0, description="Claims the check removed")
+    plan_items_uncovered: list[int] = Field(
+        default_factory=list, description="1-based plan items with no supported claim"
+    )
 
 
 class SaveJson(BaseModel):

@@ -156,6 +156,10 @@ class Progress(BaseModel):
     revisions: int = 0
     citations: int = 0
     citations_dropped: int = 0
+    # From the support check (domain/report.py): claims kept, of them supported, and removed.
+    claims: int = 0
+    claims_supported: int = 0
+    claims_unsupported: int = 0
 
 
 class RunEvent(BaseModel):
