@@ -14,7 +14,7 @@ unsupported and struck claims leave the sections for `removed`, reason kept.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -111,3 +111,15 @@ class ReportDoc(BaseModel):
             lines += [f"[{s.number}] {s.title} — {s.url}" for s in listed]
             lines.append("")
         return "\n".join(lines).strip() + "\n"
+
+
+def passage_texts(sources_json: Any) -> dict[int, dict[str, str]]:
+    """{source number: {passage id: text}} from a run's sources.json (workflows/reading.py)."""
+    found: dict[int, dict[str, str]] = {}
+    for source in sources_json if isinstance(sources_json, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("number"), int):
+            passages = source.get("passages") or []
+            found[source["number"]] = {
+                str(p.get("id")): str(p.get("text", "")) for p in passages if isinstance(p, dict)
+            }
+    return found

@@ -188,6 +188,8 @@ class RunView(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     plan: str | None = None
     report_ref: str | None = None
+    # The report's claims (domain/report.ReportDoc) as JSON; None for runs written before claims.
+    report_json_ref: str | None = None
     sources_ref: str | None = None
     options: RunOptions = Field(default_factory=RunOptions)
 
