@@ -21,6 +21,7 @@ from activities.checks import (
 )
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
 from activities.fallbacks import fallback_gaps, fallback_plan, fallback_queries, numbered
+from activities.llm_log import LoggedChat
 from activities.llm_support import SavedDraft, heartbeating, notes_digest, saved_draft
 from activities.report_render import render_report
 from activities.table import (
@@ -34,6 +35,7 @@ from activities.table import (
 from domain.calls import (
     GapsRequest,
     GapsResult,
+    LLMRequest,
     NotesRequest,
     NotesResult,
     PlanRequest,
@@ -67,15 +69,22 @@ class LLMActivities:
         self.chat = chat
         self.store = store
 
+    def chat_for(self, req: LLMRequest) -> ChatClient:
+        """The client for one call: logging each payload when the run asked for it."""
+        if req.payload_log is None:
+            return self.chat
+        return LoggedChat(self.chat, self.store, req.payload_log)
+
     @activity.defn(name=PROPOSE_QUESTIONS.name)
     async def propose_questions(self, req: QuestionsRequest) -> QuestionsResult:
+        chat = self.chat_for(req)
         prompt = (
             f"Research question: {req.question}\n"
             f"List at most {req.max_questions} short clarifying questions that would change how "
             "this should be researched. Return an empty list if the question is already clear."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, QuestionsDraft)
+            draft, usage = await chat.complete_json(SYSTEM, prompt, QuestionsDraft)
         texts = [q.strip() for q in draft.questions if q.strip()][: req.max_questions]
         # Ids are positional and assigned here, so they are stable across retries of the UI.
         questions = [ClarifyingQuestion(id=f"q{i}", text=t) for i, t in enumerate(texts, 1)]
@@ -83,6 +92,7 @@ class LLMActivities:
 
     @activity.defn(name=PLAN.name)
     async def plan(self, req: PlanRequest) -> PlanResult:
+        chat = self.chat_for(req)
         context = "".join(f"\n- {q} {a}" for q, a in req.clarifications.items())
         prompt = f"Research question: {req.question}\n"
         if context:
@@ -95,7 +105,7 @@ class LLMActivities:
         usage, rejected, reask, reasons = Usage(), 0, "", ""
         async with heartbeating():
             for _ in range(2):  # the model's plan, then one re-ask saying what was wrong
-                result = await self.chat.complete(SYSTEM, prompt + reask, max_tokens=256)
+                result = await chat.complete(SYSTEM, prompt + reask, max_tokens=256)
                 usage.add(result.usage)
                 checked = check_plan(result.text, topic, cut_off=result.finish_reason == "length")
                 rejected += len(checked.refused)
@@ -109,6 +119,7 @@ class LLMActivities:
 
     @activity.defn(name=GENERATE_QUERIES.name)
     async def generate_queries(self, req: QueriesRequest) -> QueriesResult:
+        chat = self.chat_for(req)
         prompt = f"Research question: {req.question}\nPlan:\n{req.plan[:1500]}\n"
         if req.gaps:
             prompt += "Still unknown: " + "; ".join(req.gaps) + "\n"
@@ -118,7 +129,7 @@ class LLMActivities:
         usage, rejected, reask = Usage(), 0, ""
         async with heartbeating():
             for _ in range(2):  # as for the plan: one re-ask, then the fallback
-                draft, used = await self.chat.complete_json(
+                draft, used = await chat.complete_json(
                     SYSTEM, prompt + reask, QueriesDraft, max_tokens=200
                 )
                 usage.add(used)
@@ -136,6 +147,7 @@ class LLMActivities:
 
     @activity.defn(name=TAKE_NOTES.name)
     async def take_notes(self, req: NotesRequest) -> NotesResult:
+        chat = self.chat_for(req)
         source = req.source
         passages = "\n".join(f"[{p.id}] {p.text[:1200]}" for p in source.passages)
         prompt = (
@@ -144,7 +156,7 @@ class LLMActivities:
             "of the passages that support it."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, NotesDraft, max_tokens=400)
+            draft, usage = await chat.complete_json(SYSTEM, prompt, NotesDraft, max_tokens=400)
         known = {p.id for p in source.passages}
         notes, dropped = [], 0
         for draft_note in draft.notes:
@@ -165,6 +177,7 @@ class LLMActivities:
 
     @activity.defn(name=FIND_GAPS.name)
     async def find_gaps(self, req: GapsRequest) -> GapsResult:
+        chat = self.chat_for(req)
         notes = notes_digest(req.notes, {})
         prompt = (
             f"Research question: {req.question}\nNotes so far:\n{notes}\n"
@@ -172,7 +185,7 @@ class LLMActivities:
             "or an empty list if the notes answer the question."
         )
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(SYSTEM, prompt, GapsDraft, max_tokens=200)
+            draft, usage = await chat.complete_json(SYSTEM, prompt, GapsDraft, max_tokens=200)
         checked = check_phrases(draft.gaps, [], 3)
         rejected = len(checked.refused)
         if checked.kept or only_repeats(checked):
@@ -184,6 +197,7 @@ class LLMActivities:
 
     @activity.defn(name=WRITE_REPORT.name)
     async def write_report(self, req: ReportRequest) -> ReportResult:
+        chat = self.chat_for(req)
         numbers = {s.source_id: s.number for s in req.sources}
         sources = "\n".join(f"[{s.number}] {s.title}" for s in req.sources) or "(none)"
         prompt = (
@@ -199,7 +213,7 @@ class LLMActivities:
             "paragraphs. Cite sources by number in each paragraph's citations; cite only the "
             "numbers listed above."
         )
-        draft, usage = await self._report_draft(prompt)
+        draft, usage = await self._report_draft(chat, prompt)
         rendered = render_report(draft, req.sources, partial=req.partial)
         key = run_key(req.run_id, f"report-r{req.revision}{'-partial' if req.partial else ''}.md")
         await asyncio.to_thread(self.store.write_text, key, rendered.markdown)
@@ -214,7 +228,7 @@ class LLMActivities:
             usage=usage,
         )
 
-    async def _report_draft(self, prompt: str) -> tuple[ReportDraft, Usage]:
+    async def _report_draft(self, chat: ChatClient, prompt: str) -> tuple[ReportDraft, Usage]:
         """The model's draft, or the one an earlier attempt of this activity already paid for.
 
         The draft goes out as heartbeat details once the model answered. When writing the
@@ -228,8 +242,8 @@ class LLMActivities:
             )
             return saved.draft, saved.usage
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(
-                SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
+            draft, usage = await chat.complete_json(
+                SYSTEM, prompt, ReportDraft, max_tokens=chat.settings.llm_report_max_tokens
             )
         # After `heartbeating` ended: its empty heartbeats would replace these details.
         activity.heartbeat(SavedDraft(draft=draft, usage=usage).model_dump(mode="json"))

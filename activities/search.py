@@ -21,7 +21,13 @@ from domain.calls import (
     SearchRequest,
     SearchResult,
 )
-from providers.search import SearchError, SearchProvider, search_all
+from providers.search import (
+    LocalDocsProvider,
+    SearchError,
+    SearchProvider,
+    UnknownFolderError,
+    search_all,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,16 @@ class SearchActivities:
             )
         if not req.query.strip() or req.limit <= 0:
             return SearchResult(hits=[])
-        hits = (await provider.search(req.query, req.limit))[: req.limit]
+        if req.folder is not None and isinstance(provider, LocalDocsProvider):
+            try:
+                found = await provider.search(req.query, req.limit, req.folder)
+            except UnknownFolderError as exc:
+                # The API checks the name against the same settings; a worker configured
+                # otherwise cannot serve this run on any retry.
+                raise ApplicationError(str(exc), type="bad_request", non_retryable=True) from exc
+        else:
+            found = await provider.search(req.query, req.limit)
+        hits = found[: req.limit]
         activity.logger.info("search %s %r: %d hits", req.provider, req.query, len(hits))
         return SearchResult(hits=hits)
 

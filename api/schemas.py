@@ -52,6 +52,7 @@ MAX_TOKENS_BUDGET = 50_000_000
 MAX_COST_BUDGET_USD = 10_000.0
 ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FolderName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 MAX_ANSWERS = 20  # a run asks at most 10 questions (RunOptions.max_questions)
 
 
@@ -85,6 +86,9 @@ class RunOptionsBody(RunOptions, Forbid):
         default=timedelta(days=7),
         description="How long a human wait may last before the run ends `expired`",
     )
+    docs_folder: FolderName | None = Field(
+        default=None, description="Search only this configured documents folder, by name"
+    )
 
 
 class CreateRunRequest(Forbid):
@@ -92,16 +96,28 @@ class CreateRunRequest(Forbid):
     run_id: ClientId | None = Field(default=None, description="Defaults to a random hex id")
     options: RunOptionsBody = Field(default_factory=RunOptionsBody)
     created_by: Identity = "anonymous"
+    # Seed 002's trigger fields (docs/contracts.md). Sent without `options`, they make the run
+    # unattended: no questions, no reviews.
+    enable_sql: bool = Field(default=False, description="true is refused: no SQL source yet")
+    markdown_path: FolderName | None = Field(
+        default=None, description="Search only this configured documents folder, by name"
+    )
+    log_llm_payload: bool = Field(
+        default=False, description="Store each LLM request and reply as artifacts, redacted"
+    )
 
 
 class RunCreated(BaseModel):
     run_id: str
     workflow_id: str
     status: RunStatus
-    status_url: str
+    status_url: str = Field(description="Seed 002's light status: GET .../status")
+    run_url: str = Field(description="The full view: GET /api/v1/runs/{id}")
     events_url: str
     report_url: str
     sources_url: str
+    output_url: str
+    context_url: str
 
 
 class RunSummary(BaseModel):

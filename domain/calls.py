@@ -13,7 +13,15 @@ from domain.run import ClarifyingQuestion, Usage
 from domain.sources import CitedSource, Note, ReadSource, SearchHit
 
 
-class QuestionsRequest(BaseModel):
+class LLMRequest(BaseModel):
+    """What every LLM activity's request carries besides its own fields."""
+
+    # The run's artifact folder when the run logs its LLM payloads (RunOptions.log_llm_payload);
+    # None (the default, and every request of older runs): nothing is logged.
+    payload_log: str | None = None
+
+
+class QuestionsRequest(LLMRequest):
     question: str
     max_questions: int = 3
 
@@ -23,7 +31,7 @@ class QuestionsResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
 
 
-class PlanRequest(BaseModel):
+class PlanRequest(LLMRequest):
     question: str
     clarifications: dict[str, str] = Field(default_factory=dict)
     previous_plan: str | None = None
@@ -42,7 +50,7 @@ class PlanResult(BaseModel):
     rejected: int = Field(default=0, description="Items of the model's answers the checks refused")
 
 
-class QueriesRequest(BaseModel):
+class QueriesRequest(LLMRequest):
     question: str
     plan: str
     gaps: list[str] = Field(default_factory=list)
@@ -82,6 +90,8 @@ class ProviderSearchRequest(BaseModel):
     provider: str = Field(description="The one provider to ask, e.g. 'brave' or 'local'")
     query: str
     limit: int = 5
+    # The local index only: search just this configured documents folder (by name).
+    folder: str | None = None
 
 
 class ReadRequest(BaseModel):
@@ -93,7 +103,7 @@ class ReadRequest(BaseModel):
     max_passages: int = 3
 
 
-class NotesRequest(BaseModel):
+class NotesRequest(LLMRequest):
     question: str
     source: ReadSource
 
@@ -104,7 +114,7 @@ class NotesResult(BaseModel):
     dropped: int = Field(default=0, description="Notes refused as unsupported by their passages")
 
 
-class GapsRequest(BaseModel):
+class GapsRequest(LLMRequest):
     question: str
     notes: list[Note]
 
@@ -116,7 +126,7 @@ class GapsResult(BaseModel):
     rejected: int = 0
 
 
-class ReportRequest(BaseModel):
+class ReportRequest(LLMRequest):
     run_id: str = Field(
         description="The run's artifact folder: its run id, plus ~<owner> when scoped"
     )

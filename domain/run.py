@@ -71,6 +71,15 @@ class RunOptions(BaseModel):
         le=MAX_WAIT,
         description="How long a human wait may last before the run ends `expired`",
     )
+    docs_folder: str | None = Field(
+        default=None,
+        max_length=255,
+        description="Search only this configured documents folder (by name) in the local index",
+    )
+    log_llm_payload: bool = Field(
+        default=False,
+        description="Store every LLM request and reply of the run as artifacts, secrets redacted",
+    )
 
 
 class ClarifyingQuestion(BaseModel):

@@ -102,17 +102,21 @@ class LocalIndex:
             stats.removed += 1
         return stats
 
-    def search(self, query: str, limit: int) -> list[SearchHit]:
-        """The best `limit` documents for `query`, each with its best passage as the snippet."""
+    def search(self, query: str, limit: int, under: Path | None = None) -> list[SearchHit]:
+        """The best `limit` documents for `query`, each with its best passage as the snippet;
+        with `under`, only documents inside that folder (source ids are resolved paths)."""
         expression = match_expression(query)
         if expression is None or limit <= 0:
             return []
+        # A prefix compare rather than LIKE: a path may hold LIKE's own wildcards (`_`, `%`).
+        prefix = "" if under is None else str(Path(under).expanduser().resolve()) + os.sep
         with connect(self.path) as conn:
             ranked = conn.execute(
                 "SELECT p.doc_id, p.id AS passage_id, bm25(passages_fts, 3.0, 1.0) AS rank "
                 "FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid "
-                "WHERE passages_fts MATCH ? ORDER BY rank",
-                (expression,),
+                "JOIN documents d ON d.id = p.doc_id "
+                "WHERE passages_fts MATCH ? AND substr(d.source_id, 1, ?) = ? ORDER BY rank",
+                (expression, len(prefix), prefix),
             )
             # One hit per document, its best passage first. Grouping happens here because
             # SQLite refuses bm25() inside an aggregate; the cursor stops once enough are seen.

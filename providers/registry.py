@@ -62,7 +62,9 @@ def build_search_providers(settings: Settings, index: LocalIndex) -> list[Search
     if not settings.search_providers:
         raise ProviderConfigError("RESEARCH_SEARCH_PROVIDERS names no provider")
     return [
-        LocalDocsProvider(index) if name == "local" else web_provider(name, settings)
+        LocalDocsProvider(index, settings.docs_dirs)
+        if name == "local"
+        else web_provider(name, settings)
         for name in settings.search_providers
     ]
 

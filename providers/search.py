@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Protocol
 
 from domain.sources import SearchHit
@@ -40,12 +41,26 @@ class LocalDocsProvider:
 
     name = "local"
 
-    def __init__(self, index: LocalIndex) -> None:
+    def __init__(self, index: LocalIndex, folders: list[Path] | None = None) -> None:
         self.index = index
+        # The configured documents folders by name (RESEARCH_DOCS_DIRS), for runs that search
+        # only one of them (RunOptions.docs_folder, the seed-002 `markdown_path`).
+        self.folders = {Path(f).name: Path(f) for f in folders or []}
 
-    async def search(self, query: str, limit: int) -> list[SearchHit]:
+    async def search(self, query: str, limit: int, folder: str | None = None) -> list[SearchHit]:
+        """Hits from the whole index, or only from the configured folder named `folder`."""
+        under = None
+        if folder is not None:
+            under = self.folders.get(folder)
+            if under is None:
+                known = ", ".join(sorted(self.folders)) or "none"
+                raise UnknownFolderError(f"no documents folder {folder!r} (folders: {known})")
         # SQLite blocks; on the event loop it would stall every other activity in the worker.
-        return await asyncio.to_thread(self.index.search, query, limit)
+        return await asyncio.to_thread(self.index.search, query, limit, under)
+
+
+class UnknownFolderError(LookupError):
+    """A run named a documents folder this worker does not have."""
 
 
 async def search_all(providers: list[SearchProvider], query: str, limit: int) -> list[SearchHit]:

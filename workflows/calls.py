@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from activities.table import Activity, task_queue
-    from domain.calls import ProviderSearchRequest
+    from domain.calls import LLMRequest, ProviderSearchRequest
     from domain.run import StopRequest
 from workflows.tracker import RunTracker
 
@@ -99,8 +99,11 @@ class ActivityRunner:
         stop: StopSwitch,
         start_timeout: timedelta,
         after_usage: Callable[[], Awaitable[None]],
+        payload_log: str | None = None,
     ) -> None:
         self.track = track
+        # The run's artifact folder when it logs its LLM payloads (RunOptions.log_llm_payload).
+        self.payload_log = payload_log
         self.stop = stop
         self.start_timeout = start_timeout
         # Run after every call that used an LLM: the budget guard may pause the run there.
@@ -114,6 +117,9 @@ class ActivityRunner:
         self, entry: Activity[I, R], arg: I, summary: str, interruptible: bool = True
     ) -> R:
         """Run one activity; a `stop` abandons it (unless it must finish) and raises Stopped."""
+        if self.payload_log and isinstance(arg, LLMRequest):
+            # Only runs that asked get the field set, so every other run's requests are as before.
+            arg = arg.model_copy(update={"payload_log": self.payload_log})  # type: ignore[assignment]
         while True:
             if interruptible and self.stop.asked:
                 raise Stopped()

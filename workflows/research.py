@@ -60,15 +60,19 @@ class ResearchWorkflow:
             self.gate, self.track, self.stop_switch, opts.input_timeout, opts.max_revisions
         )
         self.budget = BudgetGuard(state, self.track, self.gate, self.human, self.stop_switch)
+        # Artifacts go to the folder the workflow id names (scoped by owner when the API scoped
+        # the id), not to the bare run id that two owners may share.
+        folder = artifact_folder(workflow.info().workflow_id)
         self.runner = ActivityRunner(
-            self.track, self.stop_switch, inp.task_start_timeout, self.budget.after_usage
+            self.track,
+            self.stop_switch,
+            inp.task_start_timeout,
+            self.budget.after_usage,
+            payload_log=folder if opts.log_llm_payload else None,
         )
         self.continuation = Continuation(
             inp, state, self.track, self.stop_switch, lambda: self.runner.calls_done
         )
-        # Artifacts go to the folder the workflow id names (scoped by owner when the API scoped
-        # the id), not to the bare run id that two owners may share.
-        folder = artifact_folder(workflow.info().workflow_id)
         reader = SourceReader(state, self.track, self.runner, folder, inp.question)
         self.rounds = ResearchRounds(
             state,

@@ -163,7 +163,13 @@ class ResearchRounds:
             *(
                 self.runner.call(
                     SEARCH_PROVIDER,
-                    ProviderSearchRequest(provider=name, query=query, limit=limit),
+                    ProviderSearchRequest(
+                        provider=name,
+                        query=query,
+                        limit=limit,
+                        # markdown_path / docs_folder narrows the local index only.
+                        folder=self.options.docs_folder if name == "local" else None,
+                    ),
                     f"search {name}: {query}",
                 )
                 for name in providers

@@ -25,6 +25,7 @@ RANKS = {
     "worker": 6,
     "cli": 7,
     "bench": 7,
+    "scripts": 7,
 }
 
 
