@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
+from api.exports import EXPORT_FORMATS, ExportFormat
+from api.exports.dispatch import EXPORT_CONTENT, export_response
 from api.markdown_html import fragment_html
 from api.render import markdown_sections, markdown_to_html, report_citations
 from api.report_schemas import ReportJson
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
-ReportFormat = Literal["md", "json", "html"]
+ReportFormat = Literal["md", "json", "html", "pdf", "docx", "bundle"]
 
 # A report is text that a model wrote from pages anyone could publish, served from the origin
 # where the web page keeps the API key: as HTML it may carry its own inline style and nothing
@@ -43,11 +45,12 @@ REPORT_HTML_HEADERS = {
 
 REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The report as Markdown, HTML or JSON (by `format`)",
+        "description": "The report as Markdown, HTML, JSON, PDF, DOCX or a zip (by `format`)",
         "content": {
             "text/markdown": {"schema": {"type": "string"}},
             "text/html": {"schema": {"type": "string"}},
             "application/json": {"schema": ReportJson.model_json_schema()},
+            **EXPORT_CONTENT,
         },
     }
 }
@@ -85,7 +88,9 @@ async def get_report(
     fmt: Annotated[ReportFormat, Query(alias="format")] = "md",
 ) -> Response:
     """The final report: Markdown (default), HTML with linked citations, or JSON with sections,
-    citations, sources and `html` (the body as sanitised HTML for a page, citations as buttons).
+    citations, sources and `html` (the body as sanitised HTML for a page, citations as buttons);
+    or, as a download, PDF, DOCX or a zip bundle of every format with the claims' passages, the
+    sources' texts and hashes and a run manifest (api/exports).
     """
     view, _ = await resolve_run_view(handle, settings)
     _require_finished(view)
@@ -96,6 +101,8 @@ async def get_report(
             "the run finished without a report",
             {"status": view.status.value, "finish_reason": view.finish_reason},
         )
+    if fmt in EXPORT_FORMATS:
+        return await export_response(cast(ExportFormat, fmt), handle, view, artifacts, settings)
     markdown: str = await _read(artifacts, view.report_ref, as_json=False)
     if fmt == "md":
         return PlainTextResponse(
