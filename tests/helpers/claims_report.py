@@ -91,7 +91,7 @@ def report_doc() -> ReportDoc:
         ],
         removed=[REMOVED],
         sources=[
-            CitedSource(number=s["number"], source_id=s["source_id"], title=s["title"], url=s["url"])
+            CitedSource.model_validate({k: s[k] for k in ("number", "source_id", "title", "url")})
             for s in SOURCES_JSON
         ],
         checked=True,
