@@ -10,26 +10,14 @@ their own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from api.deps import get_temporal_client
-from api.main import create_app
-from providers.artifacts import ArtifactStore
-from settings import PROJECT_ROOT, Settings
-from tests.helpers.claims_report import (
-    HOSTILE,
-    PASSAGE_1,
-    QUOTE_1,
-    FakeRunsClient,
-    write_claims_run,
-)
-from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, InLoopServer, needs_chromium
-from tests.helpers.stack import free_port
+from settings import PROJECT_ROOT
+from tests.helpers.claims_report import HOSTILE, PASSAGE_1, QUOTE_1, serve_claims_run
+from tests.helpers.frontends import CHROMIUM, CHROMIUM_ARGS, STEP, needs_chromium
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import Page, Route, async_playwright, expect
@@ -42,22 +30,8 @@ pytestmark = needs_chromium
 
 @pytest.fixture
 async def claims_api(tmp_path: Path) -> AsyncIterator[str]:
-    settings = Settings(temporal_address="127.0.0.1:1", data_dir=tmp_path)
-    view = write_claims_run(ArtifactStore(settings.artifacts_dir), RUN_ID)
-    app = create_app(settings)
-    app.dependency_overrides[get_temporal_client] = lambda: FakeRunsClient(view)
-    port = free_port()
-    # lifespan off: it would try to reach a Temporal server, and the fake stands in for one.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = InLoopServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serve_claims_run(tmp_path, RUN_ID) as url:
+        yield url
 
 
 @pytest.fixture
