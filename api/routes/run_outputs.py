@@ -80,7 +80,7 @@ def _require_finished(view: RunView) -> None:
 @router.get(
     "/{run_id}/report",
     response_class=Response,
-    responses={**REPORT_CONTENT, **error_responses(404, 409, 422, 503)},
+    responses={**REPORT_CONTENT, **error_responses(404, 409, 422, 500, 503)},
 )
 async def get_report(
     handle: RunHandleDep,

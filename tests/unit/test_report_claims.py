@@ -18,6 +18,7 @@ import pytest
 
 from api.deps import get_temporal_client
 from api.main import create_app
+from api.views import memo_view
 from domain.report import ReportDoc
 from domain.run import RunView
 from providers.artifacts import ArtifactStore
@@ -182,3 +183,20 @@ async def test_status_carries_the_claim_counts(api: httpx.AsyncClient) -> None:
 def test_doc_round_trips_through_its_artifact(view: RunView, settings: Settings) -> None:
     raw = ArtifactStore(settings.artifacts_dir).read_json(view.report_json_ref or "")
     assert ReportDoc.model_validate(raw) == report_doc()
+
+
+class MemoOnly:
+    """An execution as describe() or visibility gives it: only its memo (no worker to query)."""
+
+    def __init__(self, view: RunView) -> None:
+        self.id, self.memo = f"research-{view.run_id}", view.model_dump(mode="json")
+
+    async def memo_value(self, key: str, default: object) -> object:
+        return self.memo
+
+
+async def test_the_memo_fallback_keeps_the_claim_counts(view: RunView) -> None:
+    restored = await memo_view(MemoOnly(view))  # type: ignore[arg-type]
+    assert restored is not None and restored.progress == view.progress
+    assert restored.progress.claims_unsupported == 1
+    assert restored.report_json_ref == view.report_json_ref
