@@ -8,7 +8,12 @@ works, and the claims, their evidence and their support come alongside.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import PurePosixPath
 from typing import Any
+
+from pydantic import ValidationError
 
 from api.claims_html import claims_fragment_html
 from api.render import numbered_sources
@@ -22,6 +27,9 @@ from api.report_schemas import (
 )
 from domain.report import Claim, ReportDoc, passage_texts
 from domain.run import RunView
+from providers.artifacts import ArtifactStore
+
+log = logging.getLogger(__name__)
 
 SOURCES_HEADING = "Sources"
 
@@ -154,3 +162,20 @@ def report_json_from_doc(
         removed=[report_claim(c, "") for c in doc.removed],
         counts=claim_counts(doc),
     )
+
+
+async def pending_claims_html(artifacts: ArtifactStore, view: RunView) -> str | None:
+    """The report under review as claims (for `pending_html`), when its revision's report JSON
+    is the run's `report_json_ref`; None otherwise, and the page shows its Markdown as before."""
+    pending, json_ref = view.pending, view.report_json_ref
+    if pending is None or pending.kind != "report" or not json_ref or not pending.artifact_ref:
+        return None
+    # Only the JSON of the very revision under review: report-r1.md goes with report-r1.json.
+    if str(PurePosixPath(pending.artifact_ref).with_suffix(".json")) != json_ref:
+        return None
+    try:
+        raw = await asyncio.to_thread(artifacts.read_json, json_ref)
+        return claims_fragment_html(ReportDoc.model_validate(raw))
+    except (OSError, ValueError, ValidationError) as err:
+        log.warning("report %s under review is unreadable as claims: %s", json_ref, err)
+        return None

@@ -20,7 +20,7 @@ from api.deps import get_temporal_client
 from api.main import create_app
 from api.views import memo_view
 from domain.report import ReportDoc
-from domain.run import RunView
+from domain.run import PendingInput, RunStatus, RunView, Stage
 from providers.artifacts import ArtifactStore
 from settings import Settings
 from tests.helpers.claims_report import (
@@ -200,3 +200,51 @@ async def test_the_memo_fallback_keeps_the_claim_counts(view: RunView) -> None:
     assert restored is not None and restored.progress == view.progress
     assert restored.progress.claims_unsupported == 1
     assert restored.report_json_ref == view.report_json_ref
+
+
+def under_review(view: RunView, artifact_ref: str | None) -> RunView:
+    pending = PendingInput(
+        kind="report", since=view.created_at, deadline=view.created_at, artifact_ref=artifact_ref
+    )
+    return view.model_copy(
+        update={
+            "status": RunStatus.awaiting_input,
+            "stage": Stage.report_review,
+            "pending": pending,
+            "finished_at": None,
+        }
+    )
+
+
+async def pending_view(settings: Settings, view: RunView, **params: str) -> dict[str, object]:
+    app = create_app(settings)
+    app.dependency_overrides[get_temporal_client] = lambda: FakeRunsClient(view)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        resp = await http.get(RUN, params=params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["pending"]
+
+
+async def test_a_report_under_review_shows_its_claims_on_the_page(
+    settings: Settings, view: RunView
+) -> None:
+    reviewing = under_review(view, view.report_ref)
+    pending = await pending_view(settings, reviewing, pending_html="true")
+    page = str(pending["content_html"])
+    assert 'data-quote="' in page and "2 claims, 2 supported, 1 removed" in page
+    assert_inert(page)
+    assert pending["content"] == report_doc().to_markdown()  # the Markdown is still there
+    # Other clients (no pending_html) see the same JSON as before.
+    assert "content_html" not in await pending_view(settings, reviewing)
+
+
+async def test_a_review_of_another_revision_keeps_the_markdown(
+    settings: Settings, view: RunView
+) -> None:
+    # The run's report JSON is revision 0, the report under review revision 1: no mix-up.
+    store = ArtifactStore(settings.artifacts_dir)
+    ref = store.write_text("r-claims/report-r1.md", "# Revised\n\nBatteries [1].\n")
+    pending = await pending_view(settings, under_review(view, ref), pending_html="true")
+    page = str(pending["content_html"])
+    assert "data-quote" not in page and "<h2>Revised</h2>" in page
