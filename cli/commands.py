@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cli.ask import EXIT_USAGE
 from cli.budget import budget_limits, limits_text
+from cli.claims import ShowClaims, fetch_claims_report, print_claims, progress_claims
 from cli.client import DEFAULT_API_URL
 from cli.common import (
     ApiKey,
@@ -24,7 +25,7 @@ from cli.common import (
     stderr,
     stdout,
 )
-from domain.run import RunStatus, RunView, Stage
+from domain.run import TERMINAL_STATUSES, RunStatus, RunView, Stage
 
 
 def list_runs(
@@ -67,18 +68,31 @@ def list_runs(
 
 def status(
     run_id: RunId,
+    claims: ShowClaims = None,
     as_json: AsJson = False,
     api_url: ApiUrl = DEFAULT_API_URL,
     api_key: ApiKey = None,
 ) -> None:
-    """A run's status, stage, progress and what it waits for (with the plan or report)."""
+    """A run's status, stage, progress and what it waits for (with the plan or report); for a
+    finished report written as claims, each claim with its citations and support."""
+    report = None
     with api_client(api_url, api_key) as client:
         view = client.get_run(run_id)
+        finished = view.status in TERMINAL_STATUSES
+        wanted = claims if claims is not None else bool(view.report_json_ref)
+        if wanted and finished and not as_json:
+            report = fetch_claims_report(client, run_id)
     out = stdout()
     if as_json:
         emit_json(out, view.model_dump(mode="json"))
         return
     print_status(out, view)
+    if report is not None:
+        print_claims(out, report)
+    elif claims:
+        # The API serves the report (and so its claims) once the run has finished.
+        why = "once the run has finished" if not finished else "for a report written as claims"
+        stderr().print(f"note: claims are shown {why}", markup=False)
     if view.pending is not None and view.pending.content:
         out.rule(f"{view.pending.kind} for review")
         emit_markdown(out, view.pending.content)
@@ -93,6 +107,9 @@ def print_status(out: Console, view: RunView) -> None:
         f"{p.sources_read}/{view.options.max_sources} sources read, {p.notes} notes, "
         f"{p.revisions} revisions"
     )
+    counted = progress_claims(p)
+    if counted:
+        out.print(f"claims    {counted}")
     cost = f", ${u.cost_usd:.4f}" if u.cost_usd else ""
     out.print(f"usage     {u.llm_calls} LLM calls, {u.total_tokens} tokens{cost}")
     if view.finished_at is not None:

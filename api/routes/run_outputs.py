@@ -11,16 +11,20 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import ValidationError
 
+from api.claims_html import claims_page_html
+from api.claims_json import cited_passages, report_json_from_doc
 from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
 from api.exports import EXPORT_FORMATS, ExportFormat
 from api.exports.dispatch import EXPORT_CONTENT, export_response
 from api.markdown_html import fragment_html
-from api.render import markdown_sections, markdown_to_html, report_citations
+from api.render import markdown_sections, markdown_to_html, numbered_sources, report_citations
 from api.report_schemas import ReportJson
 from api.routes import API_PREFIX, error_responses
 from api.views import resolve_run_view
+from domain.report import ReportDoc
 from domain.run import TERMINAL_STATUSES, RunView
 from providers.artifacts import ArtifactStore
 
@@ -79,7 +83,7 @@ def _require_finished(view: RunView) -> None:
 @router.get(
     "/{run_id}/report",
     response_class=Response,
-    responses={**REPORT_CONTENT, **error_responses(404, 409, 422, 503)},
+    responses={**REPORT_CONTENT, **error_responses(404, 409, 422, 500, 503)},
 )
 async def get_report(
     handle: RunHandleDep,
@@ -90,19 +94,23 @@ async def get_report(
     """The final report: Markdown (default), HTML with linked citations, or JSON with sections,
     citations, sources and `html` (the body as sanitised HTML for a page, citations as buttons);
     or, as a download, PDF, DOCX or a zip bundle of every format with the claims' passages, the
-    sources' texts and hashes and a run manifest (api/exports).
+    sources' texts and hashes and a run manifest (api/exports);
+    a report written as claims adds each claim with its evidence and support.
     """
     view, _ = await resolve_run_view(handle, settings)
     _require_finished(view)
-    if not view.report_ref:
+    if not view.report_ref and not view.report_json_ref:
         raise ApiError(
             409,
             "no_report",
             "the run finished without a report",
             {"status": view.status.value, "finish_reason": view.finish_reason},
         )
-    if fmt in EXPORT_FORMATS:
+    if fmt in EXPORT_FORMATS:  # downloads read the claims themselves, or the Markdown of old runs
         return await export_response(cast(ExportFormat, fmt), handle, view, artifacts, settings)
+    if view.report_json_ref:
+        return await _claims_report(artifacts, view, fmt)
+    assert view.report_ref is not None
     markdown: str = await _read(artifacts, view.report_ref, as_json=False)
     if fmt == "md":
         return PlainTextResponse(
@@ -124,6 +132,38 @@ async def get_report(
         sources=sources,
     )
     return JSONResponse(body.model_dump(mode="json"), headers=NOSNIFF)
+
+
+async def _claims_report(artifacts: ArtifactStore, view: RunView, fmt: ReportFormat) -> Response:
+    """A report written as claims: JSON and HTML from its ReportDoc, Markdown as saved."""
+    markdown = await _read(artifacts, view.report_ref, as_json=False) if view.report_ref else None
+    if fmt == "md":
+        text = (
+            markdown if markdown is not None else (await _report_doc(artifacts, view)).to_markdown()
+        )
+        return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=NOSNIFF)
+    doc = await _report_doc(artifacts, view)
+    sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    if fmt == "html":
+        page = claims_page_html(doc, view.question, numbered_sources(sources), cited_passages(doc))
+        return HTMLResponse(page, headers=REPORT_HTML_HEADERS)
+    body = report_json_from_doc(view, doc, markdown, sources)
+    return JSONResponse(body.model_dump(mode="json"), headers=NOSNIFF)
+
+
+async def _report_doc(artifacts: ArtifactStore, view: RunView) -> ReportDoc:
+    raw = await _read(artifacts, view.report_json_ref or "", as_json=True)
+    try:
+        return ReportDoc.model_validate(raw)
+    except ValidationError as err:
+        # Written by our own worker, so a mismatch is a version skew between worker and API.
+        log.warning("report %s is not a ReportDoc: %s", view.report_json_ref, err)
+        raise ApiError(
+            500,
+            "report_unreadable",
+            "the run's report is not in a form this API reads",
+            {"key": view.report_json_ref},
+        ) from err
 
 
 @router.get("/{run_id}/sources", responses=error_responses(404, 409, 503))

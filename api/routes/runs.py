@@ -10,6 +10,7 @@ from uuid import uuid4
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from api.claims_json import pending_claims_html
 from api.deps import (
     ArtifactsDep,
     OwnersDep,
@@ -146,6 +147,7 @@ async def get_run(
     With `pending_html=true`, a pending plan or report also carries `content_html`: its
     Markdown `content` as sanitised HTML, citations as `<button class="cite" data-cite="n">`
     (what the run page shows; absent otherwise, so other clients see the same JSON as before).
+    A report under review that was written as claims is shown as its claims instead.
     """
     view, source = await resolve_run_view(handle, settings)
     pending = view.pending
@@ -161,7 +163,10 @@ async def get_run(
     if pending_html and view.pending is not None:
         body = view.model_dump(mode="json", by_alias=True)
         content = view.pending.content
-        body["pending"]["content_html"] = fragment_html(content) if content else None
+        claims_html = await pending_claims_html(artifacts, view)
+        body["pending"]["content_html"] = claims_html or (
+            fragment_html(content) if content else None
+        )
         return JSONResponse(body, headers=headers)
     # The view was validated when it was decoded; serialised once here rather than validated
     # again against response_model (the busiest route: status p95 is a benchmark target).

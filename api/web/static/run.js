@@ -2,7 +2,7 @@
 // page always shows the API's own view; without the stream it polls instead.
 
 import { API, api, badge, busy, download, el, label, runPath, showError, when } from "./common.js";
-import { SourceViewer, renderSourceList, serverHtml } from "./citations.js";
+import { SourceViewer, citedByClaims, renderSourceList, serverHtml } from "./citations.js";
 import { EventFeed } from "./live.js";
 import { pendingKey, renderPending } from "./review.js";
 
@@ -14,7 +14,7 @@ const POLL_MS = 3000;
 const MAX_EVENTS = 100;
 
 const viewer = new SourceViewer(runId, $("source-dialog"));
-const cite = (n) => viewer.open(n);
+const cite = (n, evidence) => viewer.open(n, evidence);
 const state = { pendingKey: null, reportShown: false, busy: false, again: false, timer: 0, poll: 0 };
 const events = [];
 
@@ -102,6 +102,10 @@ function renderProgress(view) {
     ["Sources found / read", `${p.sources_found} / ${p.sources_read}`],
     ["Notes", p.notes],
     ["Citations", p.citations_dropped ? `${p.citations} (${p.citations_dropped} dropped)` : p.citations],
+    // Set once the support check has run (a report written as claims).
+    ...(p.claims || p.claims_unsupported
+      ? [["Claims", `${p.claims} (${p.claims_supported} supported, ${p.claims_unsupported} removed)`]]
+      : []),
     ["Revisions", p.revisions],
     ["LLM calls", u.llm_calls],
     ["Tokens", u.prompt_tokens + u.completion_tokens],
@@ -144,7 +148,10 @@ async function showReport(view) {
   box.hidden = false;
   try {
     const report = await api("GET", runPath(runId, "/report?format=json"));
-    box.append(serverHtml({ class: "doc", id: "report-content" }, report.html, cite));
+    // A report written as claims: the dialog and the source list count what its evidence cites.
+    viewer.cited = citedByClaims(report);
+    const attrs = { class: report.structured ? "doc claims-report" : "doc", id: "report-content" };
+    box.append(serverHtml(attrs, report.html, cite));
   } catch (err) {
     const alert = el("div", { class: "alert", role: "alert" });
     showError(alert, err);
