@@ -18,7 +18,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.run import ClarificationAnswer, ClarifyingQuestion, Decision, PendingInput
 from workflows.calls import Stopped, StopSwitch
-from workflows.notify import Notifier
 from workflows.reminders import REMINDERS_PATCH, Reminders
 from workflows.review import ReviewGate
 from workflows.tracker import RunTracker
@@ -38,7 +37,6 @@ class HumanWaits:
         stop: StopSwitch,
         input_timeout: timedelta,
         max_revisions: int,
-        notifier: Notifier | None = None,
         reminders: Reminders | None = None,
     ) -> None:
         self.gate = gate
@@ -46,7 +44,7 @@ class HumanWaits:
         self.stop = stop
         self.input_timeout = input_timeout
         self.max_revisions = max_revisions
-        self.notifier = notifier
+        # Reminders, escalation and notifications (a research run's; none in unit tests).
         self.reminders = reminders
 
     def _deadline(self) -> dict[str, object]:
@@ -57,9 +55,9 @@ class HumanWaits:
         """Open `pending` and wait until a person answers it; Stopped or Expired otherwise."""
         self.gate.open(pending)
         self.track.await_input(pending, details)
-        if self.notifier is not None:
+        if self.reminders is not None:
             deadline = pending.deadline.isoformat()
-            await self.notifier.send(
+            await self.reminders.notifier.send(
                 "input_awaited", details, kind=pending.kind, deadline=deadline, **_what(pending)
             )
         watch: asyncio.Task[None] | None = None

@@ -16,7 +16,7 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.table import NOTIFY_DELIVER, NOTIFY_TARGETS
@@ -92,13 +92,18 @@ class Notifier:
             data=data,
         )
         job = NotifyJob(notification=note, run_urls=run_urls, deployment=self.deployment)
-        handle = await workflow.start_child_workflow(
-            NotifyWorkflow.run,
-            job,
-            id=f"notify-{info.workflow_id}-{seq}",
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            static_summary=f"{event}: {message}"[:200],
-        )
+        try:
+            handle = await workflow.start_child_workflow(
+                NotifyWorkflow.run,
+                job,
+                id=f"notify-{info.workflow_id}-{seq}",
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"{event}: {message}"[:200],
+            )
+        except WorkflowAlreadyStartedError:
+            # Only after a reset replays past this event: that notification is on its way.
+            self.track.event("notification_skipped", f"{event} {note.id} already being sent")
+            return
         # Not awaited by the run: the outcome is recorded if it comes while the run is open.
         self.watchers.append(asyncio.create_task(self._record(note, set(run_urls), handle)))
 

@@ -60,14 +60,9 @@ class ResearchWorkflow:
         self.gate = ReviewGate(state.requests)
         self.notifier = Notifier(self.track, opts.notify, inp.notify_deployment)
         self.human = HumanWaits(
-            self.gate,
-            self.track,
-            self.stop_switch,
-            opts.input_timeout,
-            opts.max_revisions,
-            self.notifier,
-            Reminders(self.track, self.notifier, opts),
+            self.gate, self.track, self.stop_switch, opts.input_timeout, opts.max_revisions
         )
+        self.human.reminders = Reminders(self.track, self.notifier, opts)
         self.budget = BudgetGuard(state, self.track, self.gate, self.human, self.stop_switch)
         self.runner = ActivityRunner(
             self.track, self.stop_switch, inp.task_start_timeout, self.budget.after_usage
