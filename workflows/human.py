@@ -69,7 +69,12 @@ class HumanWaits:
             watch = asyncio.create_task(
                 self.reminders.watch(pending, lambda: self.gate.pending is pending)
             )
-        outcome = await self.gate.wait(lambda: self.stop.asked)
+        try:
+            outcome = await self.gate.wait(lambda: self.stop.asked)
+        except BaseException:
+            if watch is not None:  # the run is cancelled: no reminder after that
+                watch.cancel()
+            raise
         if watch is not None:
             # The wait is closed (gate.pending is None): the watch sees it and ends.
             await watch

@@ -1,7 +1,8 @@
 """A stub webhook receiver on loopback that fails, then recovers.
 
 Each (path, event id) is answered 500 the first `failures` times it arrives and 200 after, as a
-receiver that was down and came back. Every request is kept with whether its signature checked
+receiver that was down and came back; a path under `/gone` is always answered 410 (a receiver
+that was removed: never retried). Every request is kept with whether its signature checked
 out, so a test can assert each notification was accepted once, signed.
 """
 
@@ -66,6 +67,8 @@ class WebhookReceiver:
                     receiver._tries[(self.path, event_id)] += 1
                     failing = receiver._tries[(self.path, event_id)] <= receiver.failures
                     status = 500 if failing else 200
+                    if self.path.startswith("/gone"):
+                        status = 410
                     body = json.loads(raw)
                     receiver.received.append(Received(self.path, event_id, body, signed, status))
                 self.send_response(status)

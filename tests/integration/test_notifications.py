@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -253,3 +254,33 @@ async def test_reviewer_who_ignores_a_run_for_a_day_is_reminded(
     await wait_until(lambda: len(receiver.accepted("/run")) == 1)
     reminder = receiver.accepted("/run")[0]
     assert reminder.signed and reminder.body["data"]["kind"] == "report"
+
+
+async def test_a_receiver_that_refuses_is_a_failed_notification(
+    client: Client, notify_stack: NotifyStack, llm: FakeLLM, run_id: str
+) -> None:
+    """A 4xx other than 408/429 is final: one try, a `notification_failed` event, run unharmed."""
+    receiver = notify_stack.receiver
+    options = RunOptions(notify=NotifyOptions(urls=[f"{receiver.url}/gone"]))
+    inp = ResearchInput(run_id=run_id, question="How is grid energy stored?", options=options)
+    handle = await client.start_workflow(
+        ResearchWorkflow.run,
+        inp,
+        id=research_workflow_id(run_id),
+        task_queue=notify_stack.settings.task_queue,
+    )
+    await wait_for_status(handle, pending_kind("clarification"))
+
+    async def failed() -> list[Any]:
+        events = (await handle.query(ResearchWorkflow.get_events, 0)).events
+        return [e for e in events if e.type == "notification_failed"]
+
+    deadline = time.monotonic() + 30
+    while not (found := await failed()):
+        assert time.monotonic() < deadline, "no notification_failed event"
+        await asyncio.sleep(0.2)
+    assert found[0].data["url"] == f"{receiver.url}/gone" and "410" in found[0].data["error"]
+    assert [r.status for r in receiver.received] == [410]
+    view = await handle.query(ResearchWorkflow.get_status)
+    assert view.status == RunStatus.awaiting_input
+    await handle.cancel()
