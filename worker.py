@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
+from activities.notify import NotifyActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
 from activities.table import task_queue
@@ -35,11 +36,12 @@ from telemetry.logs import configure_logging
 from telemetry.tracing import configure_tracing, temporal_interceptors
 from telemetry.worker_metrics import build_runtime
 from workflows.approval import ApprovalWorkflow
+from workflows.notify import NotifyWorkflow
 from workflows.research import ResearchWorkflow
 
 log = logging.getLogger("research.worker")
 
-WORKFLOWS = [ResearchWorkflow, ApprovalWorkflow]
+WORKFLOWS = [ResearchWorkflow, ApprovalWorkflow, NotifyWorkflow]
 
 
 def build_activities(
@@ -65,6 +67,10 @@ def build_activities(
     search = SearchActivities(providers)
     read = ReadActivities(index, store, web)
     artifacts = ArtifactActivities(store)
+    secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+    notify = NotifyActivities(
+        settings.notify_urls, secret, settings.notify_timeout_s, settings.notify_allow_private
+    )
     return [
         llm.propose_questions,
         llm.plan,
@@ -77,6 +83,8 @@ def build_activities(
         search.provider,
         read.read_source,
         artifacts.save_json,
+        notify.targets,
+        notify.deliver,
     ]
 
 

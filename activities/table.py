@@ -38,6 +38,7 @@ from domain.calls import (
     SearchRequest,
     SearchResult,
 )
+from domain.notify import DeliveryOutcome, DeliveryRequest, TargetsRequest, TargetsResult
 from domain.sources import ReadSource
 
 I = TypeVar("I")  # noqa: E741 - input, beside R for result
@@ -136,6 +137,23 @@ SEARCH_PROVIDER_CALL = replace(
     schedule_to_start=timedelta(minutes=10),
 )
 
+# A webhook delivery: a receiver down for an hour still gets it. Backoff doubles from 2 s to a
+# 5-minute cap, so an outage costs ~12 tries an hour; past a day the delivery is given up
+# (notification_failed). Never on a run's critical path (workflows/notify.py).
+WEBHOOK = replace(
+    IO,
+    start_to_close=timedelta(seconds=30),
+    retry=replace(
+        IO.retry,
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        maximum_attempts=0,
+        non_retryable_error_types=[*NON_RETRYABLE, "address_blocked"],
+    ),
+    schedule_to_close=timedelta(days=1),
+)
+
 PROPOSE_QUESTIONS = Activity("llm.propose_questions", QuestionsRequest, QuestionsResult, LLM, "llm")
 PLAN = Activity("llm.plan", PlanRequest, PlanResult, LLM, "llm")
 GENERATE_QUERIES = Activity("llm.generate_queries", QueriesRequest, QueriesResult, LLM, "llm")
@@ -150,6 +168,8 @@ SEARCH_PROVIDER = Activity(
 )
 READ_SOURCE = Activity("read.read_source", ReadRequest, ReadSource, IO)
 SAVE_JSON = Activity("artifacts.save_json", SaveJson, str, STORE)
+NOTIFY_TARGETS = Activity("notify.targets", TargetsRequest, TargetsResult, IO)
+NOTIFY_DELIVER = Activity("notify.deliver", DeliveryRequest, DeliveryOutcome, WEBHOOK)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -163,4 +183,6 @@ TABLE: tuple[Activity[object, object], ...] = (
     SEARCH_PROVIDER,
     READ_SOURCE,
     SAVE_JSON,
+    NOTIFY_TARGETS,
+    NOTIFY_DELIVER,
 )

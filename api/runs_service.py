@@ -183,7 +183,13 @@ async def start_research_run(
     )
     await client.start_workflow(
         ResearchWorkflow.run,
-        ResearchInput(run_id=run_id, question=question, options=options, created_by=owner),
+        ResearchInput(
+            run_id=run_id,
+            question=question,
+            options=options,
+            created_by=owner,
+            notify_deployment=bool(settings.notify_urls),
+        ),
         id=workflow_id,
         task_queue=settings.task_queue,
         # Run ids are never reused, even after the run closed: URLs and artifacts stay unique.

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from domain.notify import NotifyOptions
 
 MAX_WAIT = timedelta(days=365)
 
@@ -80,6 +82,18 @@ class RunOptions(BaseModel):
         default=False,
         description="Store every LLM request and reply of the run as artifacts, secrets redacted",
     )
+    # Reminders and escalation while a person's input is awaited (workflows/reminders.py).
+    remind_after: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
+    remind_every: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
+    escalate_after: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
+    escalate_to: str | None = Field(default=None, min_length=1, max_length=200)
+    notify: NotifyOptions | None = Field(default=None, description="The run's own webhooks")
+
+    @model_validator(mode="after")
+    def _escalation_has_a_group(self) -> RunOptions:
+        if (self.escalate_after is None) != (self.escalate_to is None):
+            raise ValueError("escalate_after and escalate_to go together")
+        return self
 
 
 class ClarifyingQuestion(BaseModel):
@@ -133,6 +147,8 @@ class PendingInput(BaseModel):
     artifact_ref: str | None = None
     revision: int = 0
     revisions_left: int = 0
+    # The reviewer group this wait was handed to by `escalate_after`; None until then.
+    escalated_to: str | None = None
 
 
 class Usage(BaseModel):
@@ -169,6 +185,8 @@ class Progress(BaseModel):
     claims: int = 0
     claims_supported: int = 0
     claims_unsupported: int = 0
+    # Reminders sent while people's input was awaited (all waits of the run).
+    reminders_sent: int = 0
 
 
 class RunEvent(BaseModel):

@@ -83,5 +83,8 @@ class ResearchInput(BaseModel):
     # An activity no worker started in this long was lost (say, the server died while handing
     # it out) and is scheduled again. Not an API option; tests shorten it.
     task_start_timeout: timedelta = timedelta(minutes=10)
+    # Set by the API when its settings name deployment webhooks (notify_urls): the run then
+    # notifies them too. The URLs and secret stay in the worker's settings, out of history.
+    notify_deployment: bool = False
     # Set only when a run continues as new: the state of the run it continues.
     carried: RunState | None = None

@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     # Web UI's, http://127.0.0.1:<ui_port> and http://localhost:<ui_port>.
     payload_codec_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Webhook notifications (docs/api.md "Notifications"): every run's events go to these URLs
+    # (comma-separated) too, signed with notify_secret (HMAC-SHA256; unset: sent unsigned).
+    # Loopback and private addresses are refused unless notify_allow_private (tests, intranets).
+    notify_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_secret: SecretStr | None = None
+    notify_allow_private: bool = False
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+
     # Operations: logs, traces, the worker's Prometheus endpoint, shutdown.
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
@@ -172,7 +180,12 @@ class Settings(BaseSettings):
     ui_port: int = 8233
 
     @field_validator(
-        "docs_dirs", "payload_codec_origins", "api_operators", "search_providers", mode="before"
+        "docs_dirs",
+        "payload_codec_origins",
+        "api_operators",
+        "search_providers",
+        "notify_urls",
+        mode="before",
     )
     @classmethod
     def _split_list(cls, value: object, info: ValidationInfo) -> object:

@@ -2,19 +2,23 @@
 
 Every wait works the same way whatever it is for: open the pending input with its deadline,
 then wait for the answer, a `stop` (Stopped) or the deadline (Expired), and record what came in
-the run's tracker. Deterministic only.
+the run's tracker. A run with webhooks is notified that input is awaited, and a run with
+reminders or escalation runs their timers beside the wait (workflows/reminders.py), each behind
+its `workflow.patched` so runs recorded before them replay unchanged. Deterministic only.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.run import ClarificationAnswer, ClarifyingQuestion, Decision, PendingInput
 from workflows.calls import Stopped, StopSwitch
+from workflows.reminders import REMINDERS_PATCH, Reminders
 from workflows.review import ReviewGate
 from workflows.tracker import RunTracker
 
@@ -33,12 +37,15 @@ class HumanWaits:
         stop: StopSwitch,
         input_timeout: timedelta,
         max_revisions: int,
+        reminders: Reminders | None = None,
     ) -> None:
         self.gate = gate
         self.track = track
         self.stop = stop
         self.input_timeout = input_timeout
         self.max_revisions = max_revisions
+        # Reminders, escalation and notifications (a research run's; none in unit tests).
+        self.reminders = reminders
 
     def _deadline(self) -> dict[str, object]:
         now = workflow.now()
@@ -48,7 +55,29 @@ class HumanWaits:
         """Open `pending` and wait until a person answers it; Stopped or Expired otherwise."""
         self.gate.open(pending)
         self.track.await_input(pending, details)
-        outcome = await self.gate.wait(lambda: self.stop.asked)
+        if self.reminders is not None:
+            deadline = pending.deadline.isoformat()
+            await self.reminders.notifier.send(
+                "input_awaited", details, kind=pending.kind, deadline=deadline, **_what(pending)
+            )
+        watch: asyncio.Task[None] | None = None
+        if (
+            self.reminders is not None
+            and self.reminders.configured
+            and workflow.patched(REMINDERS_PATCH)
+        ):
+            watch = asyncio.create_task(
+                self.reminders.watch(pending, lambda: self.gate.pending is pending)
+            )
+        try:
+            outcome = await self.gate.wait(lambda: self.stop.asked)
+        except BaseException:
+            if watch is not None:  # the run is cancelled: no reminder after that
+                watch.cancel()
+            raise
+        if watch is not None:
+            # The wait is closed (gate.pending is None): the watch sees it and ends.
+            await watch
         if outcome == "interrupted":
             raise Stopped()
         if outcome == "expired":
@@ -74,12 +103,15 @@ class HumanWaits:
         await self.wait(pending, f"waiting for a decision on the {kind}")
         decision = self.gate.decision
         assert decision is not None
+        # Who decided is `by`; after an escalation, also to which group the wait was handed.
+        escalated = {"escalated_to": pending.escalated_to} if pending.escalated_to else {}
         self.track.input_received(
             f"{kind} decision",
             decision.decided_by,
             accepted=decision.accepted,
             comment=decision.comment,
             revision=revision,
+            **escalated,
         )
         return decision
 
@@ -100,3 +132,8 @@ class HumanWaits:
             "budget decision", decision.decided_by, accepted=decision.accepted
         )
         return decision
+
+
+def _what(pending: PendingInput) -> dict[str, Any]:
+    # What a receiver needs to act on the notification; the content stays in the API.
+    return {"revision": pending.revision, "questions": len(pending.questions)}

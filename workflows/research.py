@@ -35,7 +35,9 @@ from workflows.calls import ActivityRunner, Stopped, StopSwitch
 from workflows.continuation import Continuation
 from workflows.event_log import FINAL_LOG_PATCH, save_final_log
 from workflows.human import Expired, HumanWaits
+from workflows.notify import Notifier
 from workflows.reading import SourceReader
+from workflows.reminders import Reminders
 from workflows.review import ReviewGate, refuse
 from workflows.rounds import ResearchRounds
 from workflows.search_attributes import artifact_folder
@@ -56,9 +58,11 @@ class ResearchWorkflow:
         self.stop_switch = StopSwitch()
         self.track = RunTracker(state.tracker, inp.created_by)
         self.gate = ReviewGate(state.requests)
+        self.notifier = Notifier(self.track, opts.notify, inp.notify_deployment)
         self.human = HumanWaits(
             self.gate, self.track, self.stop_switch, opts.input_timeout, opts.max_revisions
         )
+        self.human.reminders = Reminders(self.track, self.notifier, opts)
         self.budget = BudgetGuard(state, self.track, self.gate, self.human, self.stop_switch)
         # Artifacts go to the folder the workflow id names (scoped by owner when the API scoped
         # the id), not to the bare run id that two owners may share.
@@ -98,10 +102,12 @@ class ResearchWorkflow:
             await self.writer.save("run.json", view.model_dump(mode="json"))
             if workflow.patched(FINAL_LOG_PATCH):
                 await save_final_log(self.writer.save, self.track.events_after(0))
+            await self.notifier.send("finished", reason, status=status.value)
         except (asyncio.CancelledError, ActivityError) as exc:
             # Also covers the stop and final-save paths, so the status never lags the outcome.
             if not is_cancelled_exception(exc):
                 self.track.finish(RunStatus.failed, "error", error=_describe(exc))
+                await self.notifier.send("failed", _describe(exc), error=_describe(exc))
                 raise ApplicationError(f"research failed: {_describe(exc)}") from exc
             self.track.finish(RunStatus.cancelled, "cancelled")
             raise

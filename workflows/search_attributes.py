@@ -22,6 +22,8 @@ WAITING_SINCE = SearchAttributeKey.for_datetime("WaitingSince")
 TOKENS_USED = SearchAttributeKey.for_int("TokensUsed")
 # What the run's LLM calls cost so far, from the price table in settings (0 when unpriced).
 COST_USD = SearchAttributeKey.for_float("CostUSD")
+# Reminders sent while the run waited for people (workflows/reminders.py); unset until one is.
+REMINDERS_SENT = SearchAttributeKey.for_int("RemindersSent")
 
 OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     RESEARCH_STATUS,
@@ -30,6 +32,7 @@ OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     WAITING_SINCE,
     TOKENS_USED,
     COST_USD,
+    REMINDERS_SENT,
 )
 
 # The names `temporal ... --search-attribute NAME=TYPE` takes for each indexed type.

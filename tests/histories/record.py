@@ -23,6 +23,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
+from domain.notify import NotifyOptions
 from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
 from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
@@ -30,6 +31,7 @@ from stack.temporal_server import TemporalDevServer
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.helpers import pending_kind, wait_for_status
 from tests.helpers.stack import connect, free_port, stack_settings
 from worker import build_activities, build_worker
@@ -127,6 +129,32 @@ async def web_search_outage(web: StubWeb, client: Client, queue: str) -> Workflo
     return handle
 
 
+async def reminded(receiver: WebhookReceiver, client: Client, queue: str) -> WorkflowHandle:
+    """Reminders and an escalation during the report review, each notified (the receiver fails
+    every first try), and delivery outcomes recorded before the reviewer accepts."""
+    options = RunOptions(
+        clarify=False, depth=1, remind_every=timedelta(seconds=1),
+        escalate_after=timedelta(seconds=2), escalate_to="editors",
+        notify=NotifyOptions(urls=[f"{receiver.url}/run"]),
+    )  # fmt: skip
+    # Named as the replay test names it (the file's stem): the child workflow ids contain it.
+    handle = await client.start_workflow(
+        ResearchWorkflow.run,
+        ResearchInput(run_id="reminded", question=QUESTION, options=options),
+        id="research_reminded_notified",
+        task_queue=queue,
+    )
+    await wait_for_status(
+        handle, lambda v: v.pending is not None and v.pending.escalated_to == "editors"
+    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while len(receiver.accepted("/run")) < 3:  # input awaited, a reminder, the escalation
+        assert asyncio.get_running_loop().time() < deadline, "notifications did not arrive"
+        await asyncio.sleep(0.2)
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True, decided_by="g"))
+    return handle
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -142,13 +170,15 @@ CHAINED: dict[str, Scenario] = {"research_continued": continued}
 SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
 # Recorded with SearXNG configured beside the local documents (a stub web on loopback).
 WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outage}
+# Recorded with a stub webhook receiver on loopback.
+NOTIFY = {"research_reminded_notified": reminded}
 
 
 async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB)
+    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB) - set(NOTIFY)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB)
+    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB) | set(NOTIFY)
     await record({n: s for n, s in SCENARIOS.items() if n in wanted}, {})
     await record({n: s for n, s in CHAINED.items() if n in wanted}, SUGGEST_CONTINUE_AS_NEW)
     web = StubWeb().start()
@@ -166,6 +196,12 @@ async def main(names: list[str]) -> None:
         await record(scenarios, {}, searxng)
     finally:
         web.stop()
+    receiver = WebhookReceiver("record-secret").start()
+    try:
+        scenarios = {n: partial(s, receiver) for n, s in NOTIFY.items() if n in wanted}
+        await record(scenarios, {}, {"notify_allow_private": True})
+    finally:
+        receiver.stop()
 
 
 async def record(

@@ -35,6 +35,8 @@ def test_every_scenario_is_recorded() -> None:
         # SearXNG beside local documents (a provider's own queue, pages read), and an outage
         "research_web",
         "research_web_search_outage",
+        # reminders, an escalation and webhook notifications (child workflows) in a review
+        "research_reminded_notified",
     } <= names
 
 
