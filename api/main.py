@@ -14,7 +14,7 @@ from opentelemetry.trace import TracerProvider
 
 from api import web
 from api.auth import check_exposure, describe_auth
-from api.contracts import jobs_api, research_api
+from api.contracts import execution_api, jobs_api, research_api, workflows_api
 from api.errors import ApiError, install_error_handlers
 from api.guard import GuardMiddleware
 from api.limits import StreamSlots
@@ -93,6 +93,9 @@ def create_app(
     app.include_router(research_api.router)
     app.include_router(research_api.ops_router)
     app.include_router(jobs_api.router)
+    app.include_router(workflows_api.router)
+    app.include_router(execution_api.router)
+    app.include_router(execution_api.ws_router)
     app.include_router(web.router)
     app.state.payload_codec = payload_codec(settings)
     if app.state.payload_codec is not None:

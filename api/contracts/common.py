@@ -10,12 +10,14 @@ from temporalio.client import Client
 
 from api.auth import Principal
 from api.deps import get_run_handle, valid_run_id
+from api.errors import ApiError
 from api.limits import check_active_runs, max_active_runs
 from api.owners import OwnerCache
+from api.routes.run_actions import cancel_run
 from api.routes.run_outputs import _read as read_artifact
 from api.runs_service import start_research_run
-from api.temporal import temporal_calls, workflow_type
-from api.views import RunHandle
+from api.temporal import finished_error, temporal_calls, workflow_type
+from api.views import RunHandle, resolve_run_view
 from domain.run import TERMINAL_STATUSES, RunOptions, RunView, Stage
 from providers.artifacts import ArtifactStore
 from settings import Settings
@@ -46,13 +48,14 @@ async def start_run(
     principal: Principal | None,
     question: str,
     options: RunOptions,
+    run_id: str | None = None,
 ) -> str:
     """Start a run for the caller (the same cap, owner and recipe as POST /api/v1/runs) and
-    return its new run id."""
+    return its run id (`run_id`, or a new random one)."""
     owner = principal.owner if principal else None
     if (cap := max_active_runs(settings)) is not None:
         await check_active_runs(client, workflow_type(ResearchWorkflow), owner, cap)
-    run_id = uuid4().hex
+    run_id = run_id or uuid4().hex
     async with temporal_calls("run"):
         await start_research_run(
             client,
@@ -96,3 +99,26 @@ async def report_markdown(view: RunView, artifacts: ArtifactStore) -> str | None
         return None
     text: str = await read_artifact(artifacts, view.report_ref, as_json=False)
     return text
+
+
+async def with_pending_text(view: RunView, artifacts: ArtifactStore) -> RunView:
+    """`view` with its pending plan or report's text, which the run holds only by reference
+    (payload limits), as GET /api/v1/runs/{id} shows it."""
+    pending = view.pending
+    if pending is None or pending.content is not None or not pending.artifact_ref:
+        return view
+    try:
+        text: str | None = await read_artifact(artifacts, pending.artifact_ref, as_json=False)
+    except ApiError:
+        text = None
+    return view.model_copy(update={"pending": pending.model_copy(update={"content": text})})
+
+
+async def cancel(run_id: str, handle: RunHandle, settings: Settings) -> None:
+    """Cancel the run as POST /api/v1/runs/{id}/cancel does, refusing (409 run_finished) once
+    its view says it ended: the workflow may still be closing (writing its event log) when a
+    client that saw `completed` asks, and Temporal would take that cancel."""
+    view, _ = await resolve_run_view(handle, settings)
+    if view.status in TERMINAL_STATUSES:
+        raise finished_error("run")
+    await cancel_run(run_id, handle)

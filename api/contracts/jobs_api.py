@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.contracts.common import (
     UNATTENDED,
+    cancel,
     owned_run,
     progress_percent,
     report_markdown,
@@ -26,7 +27,6 @@ from api.deps import ArtifactsDep, OwnersDep, PrincipalDep, SettingsDep, Tempora
 from api.event_feed import Comment, End, EventFeed, stream_of
 from api.routes import error_responses, run_url
 from api.routes.events import RETRY_MS, CountedStream, _slot, resume_point
-from api.routes.run_actions import cancel_run
 from api.schemas import Forbid, Question
 from api.sse_schema import SSE_RESPONSES
 from api.views import RunHandle, resolve_run_view
@@ -143,9 +143,9 @@ async def get_job(
 
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=error_responses(404, 409, 503))
-async def cancel_job(job_id: str, handle: HandleDep) -> JobStatus:
+async def cancel_job(job_id: str, handle: HandleDep, settings: SettingsDep) -> JobStatus:
     """Cancel a job (409 when it has already finished)."""
-    await cancel_run(job_id, handle)
+    await cancel(job_id, handle, settings)
     return JobStatus(job_id=job_id, status="cancelled", progress=100.0)
 
 

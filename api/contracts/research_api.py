@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.contracts.common import owned_run, progress_percent, report_markdown, start_run
+from api.contracts.common import cancel, owned_run, progress_percent, report_markdown, start_run
 from api.deps import ArtifactsDep, OwnersDep, PrincipalDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.routes import error_responses, meta
 from api.routes.events import run_events
-from api.routes.run_actions import answer_clarification, cancel_run
+from api.routes.run_actions import answer_clarification
 from api.routes.run_outputs import _require_finished as require_finished
 from api.schemas import ClarificationBody, Forbid, Health, Question
 from api.sse_schema import SSE_RESPONSES
@@ -235,9 +235,11 @@ async def post_clarification(
 @router.delete(
     "/{request_id}", response_model=ResearchAction, responses=error_responses(404, 409, 503)
 )
-async def cancel_research(request_id: str, handle: HandleDep) -> ResearchAction:
+async def cancel_research(
+    request_id: str, handle: HandleDep, settings: SettingsDep
+) -> ResearchAction:
     """Cancel research (409 when it has already finished)."""
-    await cancel_run(request_id, handle)
+    await cancel(request_id, handle, settings)
     return ResearchAction(
         request_id=request_id,
         status="cancelled",
