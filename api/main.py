@@ -14,7 +14,7 @@ from opentelemetry.trace import TracerProvider
 
 from api import web
 from api.auth import check_exposure, describe_auth
-from api.contracts import execution_api, jobs_api, research_api, workflows_api
+from api.contracts import execution_api, jobs_api, ops, research_api, workflows_api
 from api.errors import ApiError, install_error_handlers
 from api.guard import GuardMiddleware
 from api.limits import StreamSlots
@@ -91,7 +91,7 @@ def create_app(
         app.include_router(module.router)
     # The seeds' own contracts (api/contracts/), before the web page like every API route.
     app.include_router(research_api.router)
-    app.include_router(research_api.ops_router)
+    app.include_router(ops.router)
     app.include_router(jobs_api.router)
     app.include_router(workflows_api.router)
     app.include_router(execution_api.router)

@@ -32,6 +32,7 @@ TAG = "seed 004: workflows and executions"
 router = APIRouter(prefix=f"{API_PREFIX}/executions", tags=[TAG], route_class=SeedErrorRoute)
 ws_router = APIRouter(prefix=f"{API_PREFIX}/ws/executions", tags=[TAG])
 SEED_ERRORS = error_responses(400, 404, 409, 503)
+SEED_BODY_ERRORS = error_responses(400, 404, 409, 503, body=True)
 
 
 class AcceptanceRequest(BaseModel):
@@ -96,7 +97,9 @@ async def cancel_execution(
     return current.model_copy(update={"status": "cancelled", "current_step_id": None})
 
 
-@router.post("/{execution_id}/acceptance", response_model=ExecutionResponse, responses=SEED_ERRORS)
+@router.post(
+    "/{execution_id}/acceptance", response_model=ExecutionResponse, responses=SEED_BODY_ERRORS
+)
 async def submit_acceptance(
     body: AcceptanceRequest,
     handle: HandleDep,
@@ -111,7 +114,7 @@ async def submit_acceptance(
 
 
 @router.post(
-    "/{execution_id}/clarification", response_model=ExecutionResponse, responses=SEED_ERRORS
+    "/{execution_id}/clarification", response_model=ExecutionResponse, responses=SEED_BODY_ERRORS
 )
 async def submit_clarification(
     body: ClarificationRequest,

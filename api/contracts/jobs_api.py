@@ -106,7 +106,9 @@ async def job_handle(
 HandleDep = Annotated[RunHandle, Depends(job_handle)]
 
 
-@router.post("", status_code=202, response_model=JobCreated, responses=error_responses(422, 503))
+@router.post(
+    "", status_code=202, response_model=JobCreated, responses=error_responses(422, 503, body=True)
+)
 async def create_job(
     body: JobRequest, client: TemporalDep, settings: SettingsDep, principal: PrincipalDep
 ) -> JobCreated:

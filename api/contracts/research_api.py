@@ -15,18 +15,17 @@ from pydantic import BaseModel, Field
 from api.contracts.common import cancel, owned_run, progress_percent, report_markdown, start_run
 from api.deps import ArtifactsDep, OwnersDep, PrincipalDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.routes import error_responses, meta
+from api.routes import error_responses
 from api.routes.events import run_events
 from api.routes.run_actions import answer_clarification
 from api.routes.run_outputs import _require_finished as require_finished
-from api.schemas import ClarificationBody, Forbid, Health, Question
+from api.schemas import ClarificationBody, Forbid, Question
 from api.sse_schema import SSE_RESPONSES
 from api.views import RunHandle, resolve_run_view
 from domain.run import ClarifyingQuestion, RunOptions, RunStatus, RunView
 
 TAG = "seed 000/001: /research"
 router = APIRouter(prefix="/research", tags=[TAG])
-ops_router = APIRouter(tags=[TAG])
 
 SeedStatus = Literal[
     "pending", "running", "awaiting_clarification", "completed", "failed", "cancelled"
@@ -92,7 +91,7 @@ class ResearchAction(BaseModel):
     request_id: str
     status: str
     message: str
-    task_cancelled: bool | None = None
+    task_cancelled: bool | None = None  # DELETE only, as the seed's cancel answers
 
 
 async def research_handle(
@@ -113,7 +112,10 @@ def _clarifying(view: RunView) -> bool:
 
 
 @router.post(
-    "", status_code=202, response_model=ResearchResponse, responses=error_responses(422, 503)
+    "",
+    status_code=202,
+    response_model=ResearchResponse,
+    responses=error_responses(422, 503, body=True),
 )
 async def start_research(
     body: ResearchRequest, client: TemporalDep, settings: SettingsDep, principal: PrincipalDep
@@ -176,7 +178,7 @@ async def research_stream(
 
 
 @router.get(
-    "/{request_id}/report", response_model=ResearchReport, responses=error_responses(404, 409)
+    "/{request_id}/report", response_model=ResearchReport, responses=error_responses(404, 409, 503)
 )
 async def research_report(
     request_id: str, handle: HandleDep, settings: SettingsDep, artifacts: ArtifactsDep
@@ -246,10 +248,3 @@ async def cancel_research(
         message="Research request cancelled",
         task_cancelled=True,
     )
-
-
-# The seed's operational endpoints at the root: the same functions as /api/v1/health, /metrics.
-ops_router.get("/health", response_model=Health)(meta.health)
-ops_router.get(
-    "/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
-)(meta.metrics)

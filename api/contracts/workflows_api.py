@@ -36,6 +36,7 @@ router = APIRouter(prefix=API_PREFIX, tags=[TAG], route_class=SeedErrorRoute)
 
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 SEED_ERRORS = error_responses(400, 404, 409, 503)
+SEED_BODY_ERRORS = error_responses(400, 404, 409, 503, body=True)
 
 
 class WorkflowStep(BaseModel):
@@ -88,7 +89,7 @@ async def get_workflow(workflow_id: str, settings: SettingsDep) -> WorkflowDefin
     "/workflows/{workflow_id}/start",
     status_code=201,
     response_model=ExecutionResponse,
-    responses=SEED_ERRORS,
+    responses=SEED_BODY_ERRORS,
 )
 async def start_workflow(
     workflow_id: str,
