@@ -30,6 +30,7 @@ from api.routes.runs import list_runs
 from api.schemas import FlowInfo, Question, RunOptionsBody, RunSummary
 from api.views import resolve_run_view
 from domain.run import RunStatus, RunView, Stage
+from settings import Settings
 
 TAG = "seed 004: workflows and executions"
 router = APIRouter(prefix=API_PREFIX, tags=[TAG], route_class=SeedErrorRoute)
@@ -66,7 +67,7 @@ class ExecutionList(BaseModel):
     next_page_token: str | None
 
 
-async def _definition(workflow_id: str, settings: Any) -> FlowInfo:
+async def _definition(workflow_id: str, settings: Settings) -> FlowInfo:
     flows = {flow.name: flow for flow in (await meta.list_flows(settings)).flows}
     if workflow_id not in flows:
         raise ApiError(404, "WORKFLOW_NOT_FOUND", "no such workflow", {"workflow_id": workflow_id})
