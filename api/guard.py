@@ -41,6 +41,9 @@ OPEN_PATHS = frozenset(
         f"{API_PREFIX}/health",
         f"{API_PREFIX}/ready",
         f"{API_PREFIX}/metrics",
+        # The same two at the root, where seeds 000/001 look for them.
+        "/health",
+        "/metrics",
         "/",
         "/docs",
         "/docs/oauth2-redirect",

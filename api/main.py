@@ -14,6 +14,7 @@ from opentelemetry.trace import TracerProvider
 
 from api import web
 from api.auth import check_exposure, describe_auth
+from api.contracts import execution_api, jobs_api, ops, research_api, workflows_api
 from api.errors import ApiError, install_error_handlers
 from api.guard import GuardMiddleware
 from api.limits import StreamSlots
@@ -86,8 +87,16 @@ def create_app(
     app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, tracer=get_tracer(tracer_provider))
     # The web page goes last: its `/` and `/runs/{id}` must never shadow an API route.
-    for module in (runs, run_actions, run_outputs, run_files, events, approvals, meta, web):
+    for module in (runs, run_actions, run_outputs, run_files, events, approvals, meta):
         app.include_router(module.router)
+    # The seeds' own contracts (api/contracts/), before the web page like every API route.
+    app.include_router(research_api.router)
+    app.include_router(ops.router)
+    app.include_router(jobs_api.router)
+    app.include_router(workflows_api.router)
+    app.include_router(execution_api.router)
+    app.include_router(execution_api.ws_router)
+    app.include_router(web.router)
     app.state.payload_codec = payload_codec(settings)
     if app.state.payload_codec is not None:
         # The codec server for the Web UI, only where there is something to decrypt.

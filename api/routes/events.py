@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -149,6 +149,24 @@ async def run_events_ws(
     after: Annotated[int, Query(ge=0, description="Send events after this seq")] = 0,
 ) -> None:
     """The same events as JSON messages; closes (1000) after the terminal event."""
+    await serve_ws(websocket, run_id, after, _send_item)
+
+
+async def _send_item(websocket: WebSocket, item: FeedItem) -> None:
+    if isinstance(item, RunEvent):
+        await websocket.send_text(item.model_dump_json())
+    elif isinstance(item, End):
+        await websocket.send_json({"type": "end", **asdict(item)})
+
+
+async def serve_ws(
+    websocket: WebSocket,
+    run_id: str,
+    after: int,
+    send: Callable[[WebSocket, FeedItem], Awaitable[None]],
+) -> None:
+    """Run `run_id`'s events after `after` over `websocket`, each item written by `send` (a
+    seed's own event shape, say); closes (1000) after the terminal event."""
     await websocket.accept()
     try:
         settings = websocket.app.state.settings
@@ -169,7 +187,7 @@ async def run_events_ws(
         await websocket.close(code=code, reason=err.error_code)
         return
     WS_STREAMS.inc()
-    sender = asyncio.create_task(_send_feed(websocket, feed))
+    sender = asyncio.create_task(_send_feed(websocket, feed, send))
     listener = asyncio.create_task(_until_disconnect(websocket))
     try:
         done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
@@ -190,12 +208,11 @@ async def _client(websocket: WebSocket) -> Client:
     return override() if override else await websocket.app.state.temporal.get()
 
 
-async def _send_feed(websocket: WebSocket, feed: EventFeed) -> None:
+async def _send_feed(
+    websocket: WebSocket, feed: EventFeed, send: Callable[[WebSocket, FeedItem], Awaitable[None]]
+) -> None:
     async for item in feed.items():
-        if isinstance(item, RunEvent):
-            await websocket.send_text(item.model_dump_json())
-        elif isinstance(item, End):
-            await websocket.send_json({"type": "end", **asdict(item)})
+        await send(websocket, item)
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
