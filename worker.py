@@ -20,6 +20,7 @@ from activities.artifacts import ArtifactActivities
 from activities.llm import LLMActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from activities.support import SupportActivities
 from activities.table import task_queue
 from providers.artifacts import ArtifactStore
 from providers.extract import extract
@@ -65,6 +66,7 @@ def build_activities(
     search = SearchActivities(providers)
     read = ReadActivities(index, store, web)
     artifacts = ArtifactActivities(store)
+    support = SupportActivities(store)
     return [
         llm.propose_questions,
         llm.plan,
@@ -77,6 +79,7 @@ def build_activities(
         search.provider,
         read.read_source,
         artifacts.save_json,
+        support.check_support,
     ]
 
 

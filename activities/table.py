@@ -37,6 +37,8 @@ from domain.calls import (
     SaveJson,
     SearchRequest,
     SearchResult,
+    SupportRequest,
+    SupportResult,
 )
 from domain.sources import ReadSource
 
@@ -150,6 +152,9 @@ SEARCH_PROVIDER = Activity(
 )
 READ_SOURCE = Activity("read.read_source", ReadRequest, ReadSource, IO)
 SAVE_JSON = Activity("artifacts.save_json", SaveJson, str, STORE)
+# Reads the report and sources.json, writes the checked report: milliseconds of work on
+# artifacts, so it waits out a store outage like the saves do.
+CHECK_SUPPORT = Activity("support.check_support", SupportRequest, SupportResult, STORE)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -163,4 +168,5 @@ TABLE: tuple[Activity[object, object], ...] = (
     SEARCH_PROVIDER,
     READ_SOURCE,
     SAVE_JSON,
+    CHECK_SUPPORT,
 )

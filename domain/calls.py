@@ -128,6 +128,7 @@ class ReportRequest(BaseModel):
     comment: str | None = None
     previous_report_ref: str | None = None
     partial: bool = False
+    sources_ref: str = ""
 
 
 class ReportResult(BaseModel):
@@ -144,6 +145,27 @@ class ReportResult(BaseModel):
     plan_items_uncovered: list[int] = Field(
         default_factory=list, description="1-based plan items with no supported claim"
     )
+
+
+class SupportRequest(BaseModel):
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
+    json_ref: str = Field(description="Artifact key of the written report's ReportDoc JSON")
+    sources_ref: str = Field(default="", description="sources.json's key; '' for the run's own")
+    revision: int = 0
+    partial: bool = False
+
+
+class SupportResult(BaseModel):
+    json_ref: str = Field(description="The checked ReportDoc, at the same key as the written one")
+    report_ref: str = Field(description="Its Markdown, rendered again from the checked claims")
+    chars: int
+    claims: int = Field(description="Claims kept in the report, all supported")
+    claims_supported: int
+    claims_unsupported: int = Field(description="Claims the check removed")
+    plan_items_uncovered: list[int] = Field(default_factory=list)
+    citations: int = Field(description="Distinct sources the kept claims cite")
 
 
 class SaveJson(BaseModel):
