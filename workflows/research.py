@@ -217,8 +217,8 @@ class ResearchWorkflow:
             self.track.view.progress.revisions = state.revision
             self.track.stage(Stage.revising, f"revision {state.revision}: {decision.comment[:80]}")
             await self.writer.write(comment=decision.comment)
-        if self.writer.has_gaps():
-            return RunStatus.completed_with_gaps, "report has gaps"
+        if gaps := self.writer.gaps():
+            return RunStatus.completed_with_gaps, gaps
         return RunStatus.completed, "accepted" if opts.require_acceptance else "report written"
 
     async def _finish_stopped(self) -> tuple[RunStatus, str]:
