@@ -15,12 +15,13 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from domain.report import ReportDoc
-from domain.run import RunOptions, RunStatus, RunView
+from domain.run import RunOptions, RunStatus, RunView, StopRequest
 from domain.state import ResearchInput
 from providers.artifacts import ArtifactStore, run_key
 from settings import Settings
 from tests.fakes.claims_writer import LIE, ClaimsWriter, claims_worker
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers import wait_for_status
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -31,12 +32,16 @@ async def gate(client: Client, settings: Settings) -> AsyncIterator[tuple[Settin
         yield served
 
 
-async def run(client: Client, own: Settings, run_id: str) -> tuple[WorkflowHandle, RunView]:
+async def start(client: Client, own: Settings, run_id: str) -> WorkflowHandle:
     options = RunOptions(clarify=False, require_acceptance=False, depth=1, breadth=2)
     inp = ResearchInput(run_id=run_id, question="How is grid energy stored?", options=options)
-    handle = await client.start_workflow(
+    return await client.start_workflow(
         ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=own.task_queue
     )
+
+
+async def run(client: Client, own: Settings, run_id: str) -> tuple[WorkflowHandle, RunView]:
+    handle = await start(client, own, run_id)
     return handle, await asyncio.wait_for(handle.result(), 120)
 
 
@@ -82,3 +87,26 @@ async def test_a_claim_its_passage_does_not_support_is_removed_and_the_run_has_g
     assert doc.removed[0].reason.startswith("only ")
     assert LIE not in store.read_text(final.report_ref)
     assert LIE not in store.read_text(run_key(run_id, "report.md"))
+
+
+async def test_a_partial_report_after_a_stop_is_checked_too(
+    client: Client, gate: tuple[Settings, ClaimsWriter], llm: FakeLLM, run_id: str
+) -> None:
+    own, writer = gate
+    llm.reset(delays={"GapsDraft": 5.0})  # a window after the notes, before the round ends
+    writer.lie = True
+    try:
+        handle = await start(client, own, run_id)
+        await wait_for_status(handle, lambda v: v.progress.notes >= 1)
+        await handle.signal(ResearchWorkflow.stop, StopRequest(reason="enough"))
+        final = await asyncio.wait_for(handle.result(), 120)
+    finally:
+        writer.lie = False
+    assert final.status == RunStatus.completed_with_gaps
+    assert final.finish_reason == "stopped early with a partial report (enough)"
+    assert final.report_json_ref == run_key(run_id, "report-r0-partial.json")
+    assert final.progress.claims_unsupported == 1 and final.progress.claims >= 1
+    doc = ReportDoc.model_validate(
+        ArtifactStore(own.artifacts_dir).read_json(final.report_json_ref)
+    )
+    assert doc.checked and doc.partial and [c.text for c in doc.removed] == [LIE]
