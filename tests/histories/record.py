@@ -17,6 +17,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -27,6 +28,7 @@ from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions,
 from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
+from tests.fakes.claims_writer import claims_worker
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
@@ -127,6 +129,11 @@ async def web_search_outage(web: StubWeb, client: Client, queue: str) -> Workflo
     return handle
 
 
+async def claims_checked(client: Client, queue: str) -> WorkflowHandle:
+    """Sources saved before the report, its claims checked, one unsupported claim removed."""
+    return await start(client, queue, "claims", clarify=False, require_acceptance=False, depth=1)
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -142,14 +149,18 @@ CHAINED: dict[str, Scenario] = {"research_continued": continued}
 SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
 # Recorded with SearXNG configured beside the local documents (a stub web on loopback).
 WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outage}
+# Recorded with the stand-in claims writer (tests/fakes/claims_writer.py) adding a claim its
+# passage does not support: the path behind the workflow's "claims-support-check" patch.
+CLAIMS = {"research_claims_checked": claims_checked}
 
 
 async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB)
+    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB) - set(CLAIMS)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB)
+    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB) | set(CLAIMS)
     await record({n: s for n, s in SCENARIOS.items() if n in wanted}, {})
+    await record({n: s for n, s in CLAIMS.items() if n in wanted}, {}, lying_writer=True)
     await record({n: s for n, s in CHAINED.items() if n in wanted}, SUGGEST_CONTINUE_AS_NEW)
     web = StubWeb().start()
     web.searxng_results = [
@@ -172,6 +183,7 @@ async def record(
     scenarios: dict[str, Scenario],
     dynamic_config: dict[str, str],
     settings_update: dict[str, object] | None = None,
+    lying_writer: bool = False,
 ) -> None:
     if not scenarios:
         return
@@ -190,10 +202,16 @@ async def record(
         settings = settings.model_copy(update=settings_update or {})
         try:
             client = await connect(server.address)
-            activities = await asyncio.to_thread(build_activities, settings)
-            async with build_worker(client, settings, activities):
+            async with AsyncExitStack() as running:
+                queue = settings.task_queue
+                if lying_writer:
+                    own, writer = await running.enter_async_context(claims_worker(client, settings))
+                    queue, writer.lie = own.task_queue, True
+                else:
+                    activities = await asyncio.to_thread(build_activities, settings)
+                    await running.enter_async_context(build_worker(client, settings, activities))
                 for name, scenario in scenarios.items():
-                    handle = await scenario(client, settings.task_queue)
+                    handle = await scenario(client, queue)
                     try:
                         await asyncio.wait_for(handle.result(), 60)
                     except Exception as exc:  # a cancelled run ends in an error; record it too

@@ -35,6 +35,8 @@ def test_every_scenario_is_recorded() -> None:
         # SearXNG beside local documents (a provider's own queue, pages read), and an outage
         "research_web",
         "research_web_search_outage",
+        # claims written, checked and one removed (the "claims-support-check" patch)
+        "research_claims_checked",
     } <= names
 
 
