@@ -80,6 +80,7 @@ def build_activities(
         read.read_source,
         artifacts.save_json,
         support.check_support,
+        support.strike_claim,
     ]
 
 

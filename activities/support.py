@@ -8,7 +8,8 @@ report.md), so whoever reads the report afterwards reads only what was checked.
 At-least-once, so idempotent: the first time it sees a doc that is not yet `checked`, it copies
 it to `<name>.draft.json` and judges that copy; a retry (or a second call) finds the doc checked
 and judges the draft again, getting the same answer. A doc that is unchecked again (the writer
-rewrote the key) is the newer original and replaces the draft.
+rewrote the key) is the newer original and replaces the draft. Claims a reviewer struck
+(`strike_claim`, in place on the checked doc) stay struck when the check runs again.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.support_score import judge
-from activities.table import CHECK_SUPPORT
-from domain.calls import SupportRequest, SupportResult
+from activities.table import CHECK_SUPPORT, STRIKE_CLAIM
+from domain.calls import StrikeRequest, SupportRequest, SupportResult
 from domain.report import ReportDoc, passage_texts
 from providers.artifacts import ArtifactStore, run_key, validate_key
 
@@ -45,16 +46,45 @@ class SupportActivities:
             original = current
         elif self.store.exists(draft_ref):
             original = _load(self.store.read_json(draft_ref), draft_ref)
+            # What a reviewer struck since stays struck.
+            for claim in original.claims():
+                gone = next((c for c in current.removed if c.id == claim.id), None)
+                if gone is not None and gone.support == "struck":
+                    claim.support, claim.reason = gone.support, gone.reason
         else:  # checked with no draft kept: judge it again, what it removed stays removed
             original = current
         doc = checked(original, passage_texts(self.store.read_json(sources_ref)))
+        return self._save(req.run_id, json_ref, doc)
+
+    @activity.defn(name=STRIKE_CLAIM.name)
+    async def strike_claim(self, req: StrikeRequest) -> SupportResult:
+        """Take one claim out of a checked report at a reviewer's request; save, re-render."""
+        return await asyncio.to_thread(self.strike, req)
+
+    def strike(self, req: StrikeRequest) -> SupportResult:
+        json_ref = _own_key(req.run_id, req.json_ref, "json_ref")
+        doc = _load(self.store.read_json(json_ref), json_ref)
+        for section in doc.sections:
+            for claim in section.claims:
+                if claim.id == req.claim_id:
+                    claim.support, claim.reason = "struck", req.reason or "struck by a reviewer"
+                    section.claims.remove(claim)
+                    doc.removed.append(claim)
+                    break
+        # Not found: a retry after the write already struck it, or an id the workflow never
+        # offered; either way the report as saved is the answer.
+        doc.sections = [s for s in doc.sections if s.claims]
+        return self._save(req.run_id, json_ref, doc)
+
+    def _save(self, run_id: str, json_ref: str, doc: ReportDoc) -> SupportResult:
+        """Write `doc` to `json_ref` and report.json, its Markdown beside them; count it."""
         markdown = doc.to_markdown()
         text = doc.model_dump_json(indent=2)
         md_ref = json_ref.removesuffix(".json") + ".md"
         self.store.write_text(json_ref, text)
         self.store.write_text(md_ref, markdown)
-        self.store.write_text(run_key(req.run_id, "report.json"), text)
-        self.store.write_text(run_key(req.run_id, "report.md"), markdown)
+        self.store.write_text(run_key(run_id, "report.json"), text)
+        self.store.write_text(run_key(run_id, "report.md"), markdown)
         kept = list(doc.claims())
         return SupportResult(
             json_ref=json_ref,
@@ -65,6 +95,7 @@ class SupportActivities:
             claims_unsupported=sum(c.support == "unsupported" for c in doc.removed),
             plan_items_uncovered=doc.uncovered_plan_items(),
             citations=len(doc.cited_numbers()),
+            claim_ids=[c.id for c in kept],
         )
 
 

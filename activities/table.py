@@ -37,6 +37,7 @@ from domain.calls import (
     SaveJson,
     SearchRequest,
     SearchResult,
+    StrikeRequest,
     SupportRequest,
     SupportResult,
 )
@@ -155,6 +156,7 @@ SAVE_JSON = Activity("artifacts.save_json", SaveJson, str, STORE)
 # Reads the report and sources.json, writes the checked report: milliseconds of work on
 # artifacts, so it waits out a store outage like the saves do.
 CHECK_SUPPORT = Activity("support.check_support", SupportRequest, SupportResult, STORE)
+STRIKE_CLAIM = Activity("support.strike_claim", StrikeRequest, SupportResult, STORE)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -169,4 +171,5 @@ TABLE: tuple[Activity[object, object], ...] = (
     READ_SOURCE,
     SAVE_JSON,
     CHECK_SUPPORT,
+    STRIKE_CLAIM,
 )

@@ -166,6 +166,16 @@ class SupportResult(BaseModel):
     claims_unsupported: int = Field(description="Claims the check removed")
     plan_items_uncovered: list[int] = Field(default_factory=list)
     citations: int = Field(description="Distinct sources the kept claims cite")
+    claim_ids: list[str] = Field(default_factory=list, description="Ids of the claims kept")
+
+
+class StrikeRequest(BaseModel):
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
+    json_ref: str = Field(description="The checked report's ReportDoc JSON")
+    claim_id: str
+    reason: str = ""
 
 
 class SaveJson(BaseModel):

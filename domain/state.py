@@ -53,6 +53,8 @@ class RunState(BaseModel):
     revision: int = 0
     clarifications: dict[str, str] = Field(default_factory=dict)
     report: ReportResult | None = None
+    # The checked report's claims a reviewer may still strike (workflows/strikes.py).
+    claim_ids: list[str] = Field(default_factory=list)
 
     @classmethod
     def begin(cls, inp: ResearchInput, now: datetime) -> RunState:

@@ -2,11 +2,10 @@
 
 The long-lived, human-paced part of a run. All I/O happens in activities; this class only
 decides what comes next and waits for people. Its state is one RunState (domain/state.py); its
-parts, each given what it needs in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
+parts, given what they need in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
 BudgetGuard (budget.py), SourceReader (reading.py), ResearchRounds (rounds.py), ReportWriter
-(writing.py) and Continuation (continuation.py), with RunTracker (tracker.py) and ReviewGate
-(review.py) for what people see and send.
-"""
+(writing.py), Continuation (continuation.py), ClaimStrikes (strikes.py), with RunTracker
+(tracker.py) and ReviewGate (review.py) for what people see and send."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from activities.table import PLAN, PROPOSE_QUESTIONS
     from domain.calls import PlanRequest, QuestionsRequest
+    from domain.report import StrikeClaim
     from domain.run import (
         ClarificationAnswer,
         Decision,
@@ -39,6 +39,7 @@ from workflows.reading import SourceReader
 from workflows.review import ReviewGate, refuse
 from workflows.rounds import ResearchRounds
 from workflows.search_attributes import artifact_folder
+from workflows.strikes import ClaimStrikes
 from workflows.tracker import RunTracker
 from workflows.writing import ReportWriter
 
@@ -80,6 +81,7 @@ class ResearchWorkflow:
             opts,
         )
         self.writer = ReportWriter(state, self.track, self.runner, folder, inp.question)
+        self.strikes = ClaimStrikes(state, self.gate, self.track, self.runner, folder)
 
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:
@@ -128,6 +130,14 @@ class ResearchWorkflow:
         self.gate.validate_decision(decision)
         if first_time:
             self.budget.refuse_short_extension(decision)
+
+    @workflow.update
+    async def strike_claim(self, req: StrikeClaim) -> DecisionResult:
+        return await self.strikes.apply(req)
+
+    @strike_claim.validator
+    def _validate_strike(self, req: StrikeClaim) -> None:
+        self.strikes.validate(req, stopping=self.stop_switch.asked)
 
     @workflow.signal
     def stop(self, request: StopRequest) -> None:
@@ -211,6 +221,7 @@ class ResearchWorkflow:
             decision = await self.human.review(
                 "report", state.revision, artifact_ref=state.report.report_ref
             )
+            await self.strikes.settled()  # judge and revise the report the reviewer last saw
             if decision.accepted:
                 break
             state.revision += 1

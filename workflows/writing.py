@@ -117,6 +117,7 @@ class ReportWriter:
             checked.citations,
         )
         view.report_ref, view.report_json_ref = checked.report_ref, checked.json_ref
+        state.claim_ids = list(checked.claim_ids)
         self.track.event(
             "claims_checked",
             summary,

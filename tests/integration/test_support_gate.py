@@ -12,16 +12,16 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
-from domain.report import ReportDoc
-from domain.run import RunOptions, RunStatus, RunView, StopRequest
+from domain.report import ReportDoc, StrikeClaim
+from domain.run import Decision, RunOptions, RunStatus, RunView, StopRequest
 from domain.state import ResearchInput
 from providers.artifacts import ArtifactStore, run_key
 from settings import Settings
 from tests.fakes.claims_writer import LIE, ClaimsWriter, claims_worker
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers import wait_for_status
+from tests.helpers import pending_kind, wait_for_status
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
@@ -32,8 +32,14 @@ async def gate(client: Client, settings: Settings) -> AsyncIterator[tuple[Settin
         yield served
 
 
-async def start(client: Client, own: Settings, run_id: str) -> WorkflowHandle:
-    options = RunOptions(clarify=False, require_acceptance=False, depth=1, breadth=2)
+async def start(client: Client, own: Settings, run_id: str, review: bool = False) -> WorkflowHandle:
+    options = RunOptions(
+        clarify=False,
+        require_plan_approval=review,
+        require_acceptance=review,
+        depth=1,
+        breadth=2,
+    )
     inp = ResearchInput(run_id=run_id, question="How is grid energy stored?", options=options)
     return await client.start_workflow(
         ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=own.task_queue
@@ -110,3 +116,44 @@ async def test_a_partial_report_after_a_stop_is_checked_too(
         ArtifactStore(own.artifacts_dir).read_json(final.report_json_ref)
     )
     assert doc.checked and doc.partial and [c.text for c in doc.removed] == [LIE]
+
+
+async def test_a_reviewer_strikes_a_claim_exactly_once(
+    client: Client, gate: tuple[Settings, ClaimsWriter], llm: FakeLLM, run_id: str
+) -> None:
+    own, _ = gate
+    handle = await start(client, own, run_id, review=True)
+    await wait_for_status(handle, pending_kind("plan"))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # no report waits for review yet
+        await handle.execute_update(ResearchWorkflow.strike_claim, StrikeClaim(claim_id="s1c1"))
+    assert getattr(refused.value.cause, "type", None) == "nothing_pending"
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    view = await wait_for_status(handle, pending_kind("report"))
+    store = ArtifactStore(own.artifacts_dir)
+    assert view.report_json_ref is not None
+    doc = ReportDoc.model_validate(store.read_json(view.report_json_ref))
+    first = doc.sections[0].claims[0]
+    strike = StrikeClaim(claim_id=first.id, reason="not what the source says", request_id="s1")
+    done = await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    again = await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    assert not done.replayed and again.replayed and done.subject == "claim"
+    for bad, code in (
+        (StrikeClaim(claim_id=first.id, request_id="s2"), "unknown_claim"),  # struck already
+        (StrikeClaim(claim_id="nope"), "unknown_claim"),
+        (strike.model_copy(update={"reason": "other"}), "request_id_reused"),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(ResearchWorkflow.strike_claim, bad)
+        assert getattr(refused.value.cause, "type", None) == code
+    view = await handle.query(ResearchWorkflow.get_status)
+    assert view.progress.claims == len(list(doc.claims())) - 1
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    final = await asyncio.wait_for(handle.result(), 60)
+    # The struck claim was plan item 1's only one.
+    assert final.status == RunStatus.completed_with_gaps
+    assert final.finish_reason == "plan item 1 has no supported claim"
+    checked = ReportDoc.model_validate(store.read_json(view.report_json_ref))
+    assert [(c.id, c.support) for c in checked.removed] == [(first.id, "struck")]
+    assert first.text not in store.read_text(final.report_ref or "")
+    events = (await handle.query(ResearchWorkflow.get_events, 0)).events
+    assert [e.data["claim_id"] for e in events if e.type == "claim_struck"] == [first.id]

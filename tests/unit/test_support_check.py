@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.support import SupportActivities
 from activities.support_score import PARAPHRASE_MIN, find_quote, judge, numbers, overlap
-from domain.calls import SupportRequest
+from domain.calls import StrikeRequest, SupportRequest
 from domain.report import Claim, Evidence, ReportDoc, ReportSection
 from domain.sources import CitedSource
 from providers.artifacts import ArtifactStore, run_key
@@ -164,3 +164,31 @@ async def test_refs_outside_the_run_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ApplicationError) as caught:
         await SupportActivities(store).check_support(req)
     assert caught.value.type == "bad_artifact_name" and caught.value.non_retryable
+
+
+async def test_a_struck_claim_leaves_the_report_and_stays_out(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    json_ref, sources_ref = write_run(store)
+    activities = SupportActivities(store)
+    check = SupportRequest(run_id=RUN, json_ref=json_ref, sources_ref=sources_ref)
+    assert (await activities.check_support(check)).claim_ids == ["s1c1"]
+    strike = StrikeRequest(run_id=RUN, json_ref=json_ref, claim_id="s1c1", reason="outdated")
+    result = await activities.strike_claim(strike)
+    assert (result.claims, result.claim_ids, result.plan_items_uncovered) == (0, [], [1, 2])
+    assert await activities.strike_claim(strike) == result  # a retry changes nothing
+    doc = ReportDoc.model_validate(store.read_json(json_ref))
+    assert not doc.sections
+    assert [(c.id, c.support, c.reason) for c in doc.removed] == [
+        ("s2c1", "unsupported", "only 50% of its content words are in the quoted passage"),
+        ("s1c1", "struck", "outdated"),
+    ]
+    assert "Pumped hydro stores" not in store.read_text(result.report_ref)
+    # The check run again (a late retry) judges the draft, but the strike holds.
+    again = await activities.check_support(check)
+    assert again.claims == 0
+    assert {
+        c.id: c.support for c in ReportDoc.model_validate(store.read_json(json_ref)).removed
+    } == {
+        "s1c1": "struck",
+        "s2c1": "unsupported",
+    }
