@@ -38,7 +38,8 @@ class ReportWriter:
         self.question = question
 
     async def write(self, comment: str | None, partial: bool = False) -> None:
-        """Write revision `state.revision` (with the reviewer's `comment`), then sources.json."""
+        """Write revision `state.revision` (with the reviewer's `comment`) and save sources.json:
+        before writing, and then check the report's claims, past CLAIMS_PATCH; after, before."""
         state = self.state
         checking = workflow.patched(CLAIMS_PATCH)
         if checking:
@@ -65,7 +66,9 @@ class ReportWriter:
         progress = self.track.view.progress
         progress.citations = report.citations
         progress.citations_dropped = report.citations_dropped
-        self.track.view.report_ref = report.report_ref
+        checked_later = checking and bool(report.json_ref)
+        if not checked_later:  # a checked report is shown once checked, not before
+            self.track.view.report_ref = report.report_ref
         self.track.event(
             "report_written",
             summary,
@@ -75,7 +78,7 @@ class ReportWriter:
         )
         if not checking:
             await self._save_sources()
-        elif report.json_ref:  # a writer from before claims leaves nothing to check
+        elif checked_later:  # a writer from before claims leaves nothing to check
             await self._check(report, partial)
 
     async def _save_sources(self) -> None:
