@@ -96,6 +96,7 @@ class SupportActivities:
             plan_items_uncovered=doc.uncovered_plan_items(),
             citations=len(doc.cited_numbers()),
             claim_ids=[c.id for c in kept],
+            claim_texts={c.id: c.text for c in [*kept, *doc.removed] if c.support != "struck"},
         )
 
 

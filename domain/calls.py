@@ -167,6 +167,9 @@ class SupportResult(BaseModel):
     plan_items_uncovered: list[int] = Field(default_factory=list)
     citations: int = Field(description="Distinct sources the kept claims cite")
     claim_ids: list[str] = Field(default_factory=list, description="Ids of the claims kept")
+    claim_texts: dict[str, str] = Field(
+        default_factory=dict, description="Id to text of the claims kept or found unsupported"
+    )
 
 
 class StrikeRequest(BaseModel):

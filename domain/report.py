@@ -122,6 +122,15 @@ class StrikeClaim(BaseModel):
     request_id: str | None = Field(default=None, max_length=200)
 
 
+class FindSource(BaseModel):
+    """A reviewer's request, while a report waits for review, to search once more for a source
+    for one claim (kept or removed as unsupported), then rewrite and re-check the report."""
+
+    claim_id: str = Field(min_length=1, max_length=200)
+    requested_by: str = "anonymous"
+    request_id: str | None = Field(default=None, max_length=200)
+
+
 def passage_texts(sources_json: Any) -> dict[int, dict[str, str]]:
     """{source number: {passage id: text}} from a run's sources.json (workflows/reading.py)."""
     found: dict[int, dict[str, str]] = {}

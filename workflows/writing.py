@@ -16,6 +16,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.table import CHECK_SUPPORT, SAVE_JSON, WRITE_REPORT
     from domain.calls import ReportRequest, ReportResult, SaveJson, SupportRequest
+    from domain.run import RunStatus, Stage, StopRequest
     from domain.sources import CitedSource
     from domain.state import RunState
 from workflows.calls import ActivityRunner
@@ -120,7 +121,7 @@ class ReportWriter:
             checked.citations,
         )
         view.report_ref, view.report_json_ref = checked.report_ref, checked.json_ref
-        state.claim_ids = list(checked.claim_ids)
+        state.claim_ids, state.claim_texts = list(checked.claim_ids), dict(checked.claim_texts)
         self.track.event(
             "claims_checked",
             summary,
@@ -128,6 +129,18 @@ class ReportWriter:
             plan_items_uncovered=checked.plan_items_uncovered,
             citations=checked.citations,
         )
+
+    async def after_stop(self, request: StopRequest) -> tuple[RunStatus, str]:
+        """How a stopped run ends: with a report (a partial one written from the notes if
+        there is none yet), or with nothing to report."""
+        self.track.event("stop_requested", request.reason, by=request.requested_by)
+        if self.state.report is None and self.state.notes:
+            self.track.stage(Stage.writing, "writing a partial report after stop")
+            await self.write(comment=None, partial=True)
+        why = f" ({request.reason})" if request.reason else ""  # a budget refused, say
+        if self.state.report is not None:
+            return RunStatus.completed_with_gaps, f"stopped early with a partial report{why}"
+        return RunStatus.stopped, f"stopped before anything could be reported{why}"
 
     def gaps(self) -> str:
         """Why the finished run's report falls short ("" when it does not). A report of checked

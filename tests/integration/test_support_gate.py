@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
-from domain.report import ReportDoc, StrikeClaim
+from domain.report import FindSource, ReportDoc, StrikeClaim
 from domain.run import Decision, RunOptions, RunStatus, RunView, StopRequest
 from domain.state import ResearchInput
 from providers.artifacts import ArtifactStore, run_key
@@ -157,3 +157,50 @@ async def test_a_reviewer_strikes_a_claim_exactly_once(
     assert first.text not in store.read_text(final.report_ref or "")
     events = (await handle.query(ResearchWorkflow.get_events, 0)).events
     assert [e.data["claim_id"] for e in events if e.type == "claim_struck"] == [first.id]
+
+
+async def test_find_source_searches_for_the_claim_then_rewrites_and_rechecks(
+    client: Client, gate: tuple[Settings, ClaimsWriter], llm: FakeLLM, run_id: str
+) -> None:
+    own, writer = gate
+    writer.lie = True
+    try:
+        handle = await start(client, own, run_id, review=True)
+        await wait_for_status(handle, pending_kind("plan"))
+        await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+        view = await wait_for_status(handle, pending_kind("report"))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(ResearchWorkflow.find_source, FindSource(claim_id="x"))
+        assert getattr(refused.value.cause, "type", None) == "unknown_claim"
+        # The unsupported claim: removed from the report, but a reviewer may ask for a source.
+        find = FindSource(claim_id="s1c2", request_id="f1")
+        done = await handle.execute_update(ResearchWorkflow.find_source, find)
+        again = await handle.execute_update(ResearchWorkflow.find_source, find)
+        assert (done.accepted, done.subject, done.replayed, again.replayed) == (
+            False,
+            "report",
+            False,
+            True,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:  # the review is decided
+            await handle.execute_update(ResearchWorkflow.strike_claim, StrikeClaim(claim_id="s1c1"))
+        assert getattr(refused.value.cause, "type", None) == "nothing_pending"
+        revised = await wait_for_status(
+            handle, lambda v: pending_kind("report")(v) and v.pending.revision == 1
+        )
+        await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+        final = await asyncio.wait_for(handle.result(), 60)
+    finally:
+        writer.lie = False
+    assert revised.progress.round == view.progress.round + 1 and final.progress.revisions == 1
+    events = (await handle.query(ResearchWorkflow.get_events, 0)).events
+    checks = [i for i, e in enumerate(events) if e.type == "claims_checked"]
+    assert len(checks) == 2
+    between = events[checks[0] : checks[1]]
+    # One round for the claim, between the two checks: its queries asked for, then searched.
+    assert any(e.message == f"searching for a source: {LIE}" for e in between)
+    assert any(e.type == "query_issued" for e in between)
+    assert final.report_json_ref == run_key(run_id, "report-r1.json")
+    # The stand-in writer states the falsehood again; the check removes it again.
+    assert final.status == RunStatus.completed_with_gaps
+    assert final.finish_reason == "1 claim unsupported"
