@@ -24,6 +24,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
+from domain.report import FindSource, StrikeClaim
 from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
 from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
@@ -134,6 +135,21 @@ async def claims_checked(client: Client, queue: str) -> WorkflowHandle:
     return await start(client, queue, "claims", clarify=False, require_acceptance=False, depth=1)
 
 
+async def claims_reviewed(client: Client, queue: str) -> WorkflowHandle:
+    """At report review a claim is struck (and the strike repeated), then a source is asked for
+    the unsupported one: one more round, a rewrite and a re-check, then acceptance."""
+    handle = await start(client, queue, "claims-reviewed", clarify=False, depth=1)
+    await wait_for_status(handle, pending_kind("report"))
+    strike = StrikeClaim(claim_id="s1c1", reason="too vague", request_id="s1")
+    await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    find = FindSource(claim_id="s1c2", request_id="f1")
+    await handle.execute_update(ResearchWorkflow.find_source, find)
+    await wait_for_status(handle, lambda v: pending_kind("report")(v) and v.pending.revision == 1)
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    return handle
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -151,7 +167,10 @@ SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
 WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outage}
 # Recorded with the stand-in claims writer (tests/fakes/claims_writer.py) adding a claim its
 # passage does not support: the path behind the workflow's "claims-support-check" patch.
-CLAIMS = {"research_claims_checked": claims_checked}
+CLAIMS = {
+    "research_claims_checked": claims_checked,
+    "research_claims_reviewed": claims_reviewed,
+}
 
 
 async def main(names: list[str]) -> None:
