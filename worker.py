@@ -21,6 +21,7 @@ from activities.llm import LLMActivities
 from activities.notify import NotifyActivities
 from activities.read import ReadActivities
 from activities.search import SearchActivities
+from activities.support import SupportActivities
 from activities.table import task_queue
 from providers.artifacts import ArtifactStore
 from providers.extract import extract
@@ -71,6 +72,7 @@ def build_activities(
     notify = NotifyActivities(
         settings.notify_urls, secret, settings.notify_timeout_s, settings.notify_allow_private
     )
+    support = SupportActivities(store)
     return [
         llm.propose_questions,
         llm.plan,
@@ -85,6 +87,8 @@ def build_activities(
         artifacts.save_json,
         notify.targets,
         notify.deliver,
+        support.check_support,
+        support.strike_claim,
     ]
 
 

@@ -37,6 +37,9 @@ from domain.calls import (
     SaveJson,
     SearchRequest,
     SearchResult,
+    StrikeRequest,
+    SupportRequest,
+    SupportResult,
 )
 from domain.notify import DeliveryOutcome, DeliveryRequest, TargetsRequest, TargetsResult
 from domain.sources import ReadSource
@@ -170,6 +173,10 @@ READ_SOURCE = Activity("read.read_source", ReadRequest, ReadSource, IO)
 SAVE_JSON = Activity("artifacts.save_json", SaveJson, str, STORE)
 NOTIFY_TARGETS = Activity("notify.targets", TargetsRequest, TargetsResult, IO)
 NOTIFY_DELIVER = Activity("notify.deliver", DeliveryRequest, DeliveryOutcome, WEBHOOK)
+# Reads the report and sources.json, writes the checked report: milliseconds of work on
+# artifacts, so it waits out a store outage like the saves do.
+CHECK_SUPPORT = Activity("support.check_support", SupportRequest, SupportResult, STORE)
+STRIKE_CLAIM = Activity("support.strike_claim", StrikeRequest, SupportResult, STORE)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -185,4 +192,6 @@ TABLE: tuple[Activity[object, object], ...] = (
     SAVE_JSON,
     NOTIFY_TARGETS,
     NOTIFY_DELIVER,
+    CHECK_SUPPORT,
+    STRIKE_CLAIM,
 )

@@ -138,6 +138,7 @@ class ReportRequest(LLMRequest):
     comment: str | None = None
     previous_report_ref: str | None = None
     partial: bool = False
+    sources_ref: str = ""
 
 
 class ReportResult(BaseModel):
@@ -154,6 +155,40 @@ class ReportResult(BaseModel):
     plan_items_uncovered: list[int] = Field(
         default_factory=list, description="1-based plan items with no supported claim"
     )
+
+
+class SupportRequest(BaseModel):
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
+    json_ref: str = Field(description="Artifact key of the written report's ReportDoc JSON")
+    sources_ref: str = Field(default="", description="sources.json's key; '' for the run's own")
+    revision: int = 0
+    partial: bool = False
+
+
+class SupportResult(BaseModel):
+    json_ref: str = Field(description="The checked ReportDoc, at the same key as the written one")
+    report_ref: str = Field(description="Its Markdown, rendered again from the checked claims")
+    chars: int
+    claims: int = Field(description="Claims kept in the report, all supported")
+    claims_supported: int
+    claims_unsupported: int = Field(description="Claims the check removed")
+    plan_items_uncovered: list[int] = Field(default_factory=list)
+    citations: int = Field(description="Distinct sources the kept claims cite")
+    claim_ids: list[str] = Field(default_factory=list, description="Ids of the claims kept")
+    claim_texts: dict[str, str] = Field(
+        default_factory=dict, description="Id to text of the claims kept or found unsupported"
+    )
+
+
+class StrikeRequest(BaseModel):
+    run_id: str = Field(
+        description="The run's artifact folder: its run id, plus ~<owner> when scoped"
+    )
+    json_ref: str = Field(description="The checked report's ReportDoc JSON")
+    claim_id: str
+    reason: str = ""
 
 
 class SaveJson(BaseModel):

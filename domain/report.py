@@ -113,6 +113,24 @@ class ReportDoc(BaseModel):
         return "\n".join(lines).strip() + "\n"
 
 
+class StrikeClaim(BaseModel):
+    """A reviewer's request, while a report waits for review, to take one claim out of it."""
+
+    claim_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=2000)
+    struck_by: str = "anonymous"
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class FindSource(BaseModel):
+    """A reviewer's request, while a report waits for review, to search once more for a source
+    for one claim (kept or removed as unsupported), then rewrite and re-check the report."""
+
+    claim_id: str = Field(min_length=1, max_length=200)
+    requested_by: str = "anonymous"
+    request_id: str | None = Field(default=None, max_length=200)
+
+
 def passage_texts(sources_json: Any) -> dict[int, dict[str, str]]:
     """{source number: {passage id: text}} from a run's sources.json (workflows/reading.py)."""
     found: dict[int, dict[str, str]] = {}

@@ -53,6 +53,10 @@ class RunState(BaseModel):
     revision: int = 0
     clarifications: dict[str, str] = Field(default_factory=dict)
     report: ReportResult | None = None
+    # The checked report's claims a reviewer may still strike, and those (kept or unsupported)
+    # a reviewer may ask a source for, id to text (workflows/claim_review.py).
+    claim_ids: list[str] = Field(default_factory=list)
+    claim_texts: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def begin(cls, inp: ResearchInput, now: datetime) -> RunState:

@@ -2,11 +2,10 @@
 
 The long-lived, human-paced part of a run. All I/O happens in activities; this class only
 decides what comes next and waits for people. Its state is one RunState (domain/state.py); its
-parts, each given what it needs in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
+parts, given what they need in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
 BudgetGuard (budget.py), SourceReader (reading.py), ResearchRounds (rounds.py), ReportWriter
-(writing.py) and Continuation (continuation.py), with RunTracker (tracker.py) and ReviewGate
-(review.py) for what people see and send.
-"""
+(writing.py), Continuation (continuation.py), ClaimReview (claim_review.py), with RunTracker
+(tracker.py) and ReviewGate (review.py) for what people see and send."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from activities.table import PLAN, PROPOSE_QUESTIONS
     from domain.calls import PlanRequest, QuestionsRequest
+    from domain.report import FindSource, StrikeClaim
     from domain.run import (
         ClarificationAnswer,
         Decision,
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import ResearchInput, RunState
 from workflows.budget import BudgetGuard
 from workflows.calls import ActivityRunner, Stopped, StopSwitch
+from workflows.claim_review import FIND, STRIKE, ClaimReview
 from workflows.continuation import Continuation
 from workflows.event_log import FINAL_LOG_PATCH, save_final_log
 from workflows.human import Expired, HumanWaits
@@ -88,6 +89,7 @@ class ResearchWorkflow:
             opts,
         )
         self.writer = ReportWriter(state, self.track, self.runner, folder, inp.question)
+        self.claims = ClaimReview(state, self.gate, self.track, self.runner, folder)
 
     @workflow.run
     async def run(self, inp: ResearchInput) -> RunView:
@@ -95,7 +97,8 @@ class ResearchWorkflow:
             try:
                 status, reason = await self._research()
             except Stopped:
-                status, reason = await self._finish_stopped()
+                request = self.stop_switch.request or StopRequest()
+                status, reason = await self.writer.after_stop(request)
             except Expired as exc:
                 status, reason = RunStatus.expired, str(exc)
             view = self.track.finish(status, reason)
@@ -138,6 +141,22 @@ class ResearchWorkflow:
         self.gate.validate_decision(decision)
         if first_time:
             self.budget.refuse_short_extension(decision)
+
+    @workflow.update
+    async def strike_claim(self, req: StrikeClaim) -> DecisionResult:
+        return await self.claims.strike(req)
+
+    @strike_claim.validator
+    def _validate_strike(self, req: StrikeClaim) -> None:
+        self.claims.validate(STRIKE, req, stopping=self.stop_switch.asked)
+
+    @workflow.update
+    def find_source(self, req: FindSource) -> DecisionResult:
+        return self.claims.find(req)
+
+    @find_source.validator
+    def _validate_find(self, req: FindSource) -> None:
+        self.claims.validate(FIND, req, stopping=self.stop_switch.asked)
 
     @workflow.signal
     def stop(self, request: StopRequest) -> None:
@@ -221,26 +240,18 @@ class ResearchWorkflow:
             decision = await self.human.review(
                 "report", state.revision, artifact_ref=state.report.report_ref
             )
+            await self.claims.settled()  # judge and revise the report the reviewer last saw
             if decision.accepted:
                 break
             state.revision += 1
             self.track.view.progress.revisions = state.revision
+            if (claim := self.claims.take_finding()) is not None:
+                await self.rounds.targeted(claim)
             self.track.stage(Stage.revising, f"revision {state.revision}: {decision.comment[:80]}")
             await self.writer.write(comment=decision.comment)
-        if self.writer.has_gaps():
-            return RunStatus.completed_with_gaps, "report has gaps"
+        if gaps := self.writer.gaps():
+            return RunStatus.completed_with_gaps, gaps
         return RunStatus.completed, "accepted" if opts.require_acceptance else "report written"
-
-    async def _finish_stopped(self) -> tuple[RunStatus, str]:
-        request = self.stop_switch.request or StopRequest()
-        self.track.event("stop_requested", request.reason, by=request.requested_by)
-        if self.state.report is None and self.state.notes:
-            self.track.stage(Stage.writing, "writing a partial report after stop")
-            await self.writer.write(comment=None, partial=True)
-        why = f" ({request.reason})" if request.reason else ""  # a budget refused, say
-        if self.state.report is not None:
-            return RunStatus.completed_with_gaps, f"stopped early with a partial report{why}"
-        return RunStatus.stopped, f"stopped before anything could be reported{why}"
 
 
 def _describe(exc: BaseException) -> str:

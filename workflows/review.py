@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.report import StrikeClaim
     from domain.run import (
         ClarificationAnswer,
         Decision,
@@ -20,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
         GateRecord,
         PendingInput,
     )
+
+# Requests a gate keeps idempotency records of: each has a request_id and a JSON form.
+Request = Decision | ClarificationAnswer | StrikeClaim
 
 MAX_COMMENT_CHARS = 20_000
 
@@ -50,7 +54,7 @@ class ReviewGate:
 
     # -- validators (no state change allowed here) ------------------------------------------
 
-    def replay(self, kind: str, request: Decision | ClarificationAnswer) -> DecisionResult | None:
+    def replay(self, kind: str, request: Request) -> DecisionResult | None:
         """The first result for a repeated request id, or None when the id is new."""
         if not request.request_id:
             return None
@@ -66,9 +70,7 @@ class ReviewGate:
             )
         return record.result.model_copy(update={"replayed": True})
 
-    def _remember(
-        self, kind: str, request: Decision | ClarificationAnswer, result: DecisionResult
-    ) -> None:
+    def remember(self, kind: str, request: Request, result: DecisionResult) -> None:
         if request.request_id:
             record = GateRecord(
                 kind=kind,
@@ -125,7 +127,7 @@ class ReviewGate:
         result = DecisionResult(
             accepted=decision.accepted, subject=self.pending.kind, revision=self.pending.revision
         )
-        self._remember("decide", decision, result)
+        self.remember("decide", decision, result)
         return result
 
     def apply_answer(self, answer: ClarificationAnswer) -> DecisionResult:
@@ -134,7 +136,7 @@ class ReviewGate:
             return replayed
         self.answer = answer
         result = DecisionResult(accepted=not answer.skip, subject="clarification", revision=0)
-        self._remember("answer", answer, result)
+        self.remember("answer", answer, result)
         return result
 
     # -- waiting -------------------------------------------------------------------------------

@@ -93,6 +93,22 @@ class ResearchRounds:
             if not gaps and not workflow.patched(EVERY_ROUND_PATCH):
                 break
 
+    async def targeted(self, text: str) -> None:
+        """One more round, its queries drawn from `text`: a claim a reviewer wants a source for
+        (the `find_source` update). The claim itself is searched when the model adds nothing."""
+        progress = self.track.view.progress
+        progress.round = round_no = progress.round + 1
+        progress.rounds_total = max(progress.rounds_total, round_no)
+        self.track.stage(Stage.researching, f"searching for a source: {text[:80]}")
+        queries = await self._next_queries([text], round_no)
+        if not queries and text not in self.state.queries:
+            queries = [text]
+            self.state.queries.append(text)
+        if not queries:
+            self._nothing_new(round_no, "no new queries for the claim")
+            return
+        await self.reader.read_all(await self._search(queries))
+
     def _nothing_new(self, round_no: int, why: str) -> None:
         rounds = f"round {round_no} of {self.options.depth}"
         self.track.event("nothing_new", f"{rounds}: {why}; research ends here", round=round_no)

@@ -17,6 +17,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -24,10 +25,12 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from domain.notify import NotifyOptions
+from domain.report import FindSource, StrikeClaim
 from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
 from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
+from tests.fakes.claims_writer import claims_worker
 from tests.fakes.faults import FaultPlan
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.web_server import StubWeb
@@ -155,6 +158,26 @@ async def reminded(receiver: WebhookReceiver, client: Client, queue: str) -> Wor
     return handle
 
 
+async def claims_checked(client: Client, queue: str) -> WorkflowHandle:
+    """Sources saved before the report, its claims checked, one unsupported claim removed."""
+    return await start(client, queue, "claims", clarify=False, require_acceptance=False, depth=1)
+
+
+async def claims_reviewed(client: Client, queue: str) -> WorkflowHandle:
+    """At report review a claim is struck (and the strike repeated), then a source is asked for
+    the unsupported one: one more round, a rewrite and a re-check, then acceptance."""
+    handle = await start(client, queue, "claims-reviewed", clarify=False, depth=1)
+    await wait_for_status(handle, pending_kind("report"))
+    strike = StrikeClaim(claim_id="s1c1", reason="too vague", request_id="s1")
+    await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    await handle.execute_update(ResearchWorkflow.strike_claim, strike)
+    find = FindSource(claim_id="s1c2", request_id="f1")
+    await handle.execute_update(ResearchWorkflow.find_source, find)
+    await wait_for_status(handle, lambda v: pending_kind("report")(v) and v.pending.revision == 1)
+    await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+    return handle
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -173,13 +196,22 @@ WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outag
 # Recorded with a stub webhook receiver on loopback.
 NOTIFY = {"research_reminded_notified": reminded}
 
+# Recorded with the stand-in claims writer (tests/fakes/claims_writer.py) adding a claim its
+# passage does not support: the path behind the workflow's "claims-support-check" patch.
+CLAIMS = {
+    "research_claims_checked": claims_checked,
+    "research_claims_reviewed": claims_reviewed,
+}
+
 
 async def main(names: list[str]) -> None:
-    unknown = set(names) - set(SCENARIOS) - set(CHAINED) - set(WEB) - set(NOTIFY)
+    known = set(SCENARIOS) | set(CHAINED) | set(WEB) | set(NOTIFY) | set(CLAIMS)
+    unknown = set(names) - known
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted = set(names) or set(SCENARIOS) | set(CHAINED) | set(WEB) | set(NOTIFY)
+    wanted = set(names) or known
     await record({n: s for n, s in SCENARIOS.items() if n in wanted}, {})
+    await record({n: s for n, s in CLAIMS.items() if n in wanted}, {}, lying_writer=True)
     await record({n: s for n, s in CHAINED.items() if n in wanted}, SUGGEST_CONTINUE_AS_NEW)
     web = StubWeb().start()
     web.searxng_results = [
@@ -208,6 +240,7 @@ async def record(
     scenarios: dict[str, Scenario],
     dynamic_config: dict[str, str],
     settings_update: dict[str, object] | None = None,
+    lying_writer: bool = False,
 ) -> None:
     if not scenarios:
         return
@@ -226,10 +259,16 @@ async def record(
         settings = settings.model_copy(update=settings_update or {})
         try:
             client = await connect(server.address)
-            activities = await asyncio.to_thread(build_activities, settings)
-            async with build_worker(client, settings, activities):
+            async with AsyncExitStack() as running:
+                queue = settings.task_queue
+                if lying_writer:
+                    own, writer = await running.enter_async_context(claims_worker(client, settings))
+                    queue, writer.lie = own.task_queue, True
+                else:
+                    activities = await asyncio.to_thread(build_activities, settings)
+                    await running.enter_async_context(build_worker(client, settings, activities))
                 for name, scenario in scenarios.items():
-                    handle = await scenario(client, settings.task_queue)
+                    handle = await scenario(client, queue)
                     try:
                         await asyncio.wait_for(handle.result(), 60)
                     except Exception as exc:  # a cancelled run ends in an error; record it too

@@ -29,14 +29,18 @@ from domain.run import (
     Decision,
     DecisionResult,
     RunEvent,
+    RunOptions,
     RunStatus,
     RunView,
     Stage,
     TrackerState,
 )
+from domain.state import ResearchInput
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
+from tests.fakes.claims_writer import claims_worker
 from tests.fakes.llm_server import FakeLLM
+from tests.helpers import pending_kind, wait_for_status
 from tests.helpers.stack import connect, stack_settings, start_dev_server
 from tests.histories.record import chain_of
 from tests.live import QUICK_STREAMS, RUNS, ThreadedApi, assert_complete, read_events, run_handle
@@ -309,3 +313,35 @@ def test_a_trimmed_log_keeps_its_sequence_numbers() -> None:
     assert [e.seq for e in new.events_after(8).events] == [9, 10]
     assert [e.seq for e in new.events_after(2).events] == [7, 8, 9, 10]
     assert new.events_after(10).events == []
+
+
+async def test_continue_as_new_carries_the_checked_claims(
+    can_client: Client, can_settings: Settings, llm: FakeLLM, run_id: str
+) -> None:
+    """The run continues as new at its report review; the claims counts and the report's JSON
+    key cross the boundary, so the finished run is judged by the claims it was written with."""
+    options = RunOptions(clarify=False, depth=1, breadth=2)
+    inp = ResearchInput(run_id=run_id, question="How is grid energy stored?", options=options)
+    async with claims_worker(can_client, can_settings) as (own, writer):
+        writer.lie = True
+        handle = await can_client.start_workflow(
+            ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=own.task_queue
+        )
+        first = handle.result_run_id
+        view = await wait_for_status(handle, pending_kind("report"))
+        assert view.progress.claims_unsupported == 1 and view.report_json_ref
+        assert (await handle.describe()).run_id != first, "no boundary before the review"
+        await handle.execute_update(ResearchWorkflow.decide, Decision(accepted=True))
+        final = await handle.result()
+    assert final.status == RunStatus.completed_with_gaps
+    # Lost counts would read "the report has no claims"; a lost JSON key, the old rule.
+    assert final.finish_reason == "1 claim unsupported"
+    assert final.report_json_ref == view.report_json_ref
+    assert final.progress.claims == view.progress.claims >= 1
+    chain = await chain_of(can_client, research_workflow_id(run_id))
+    replayer = Replayer(
+        workflows=[ResearchWorkflow, ApprovalWorkflow], data_converter=pydantic_data_converter
+    )
+    for link, history in enumerate(chain):
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"run {link} of the chain: {result.replay_failure}"

@@ -37,6 +37,10 @@ def test_every_scenario_is_recorded() -> None:
         "research_web_search_outage",
         # reminders, an escalation and webhook notifications (child workflows) in a review
         "research_reminded_notified",
+        # claims written, checked and one removed (the "claims-support-check" patch)
+        "research_claims_checked",
+        # a claim struck, a source found for another: strike_claim and find_source
+        "research_claims_reviewed",
     } <= names
 
 
