@@ -64,16 +64,16 @@ def _normalised_with_map(text: str) -> tuple[str, list[int]]:
 def locate_quote(quote: str, passage: str) -> tuple[int, int] | None:
     """(start, end) of `quote` in `passage`, compared without case, quote style or spacing.
 
-    The model may wrap its quote in quotation marks or end it with "..."; those are trimmed.
+    The model may wrap its quote in quotation marks, end it with "..." or add a full stop the
+    passage does not have; those are trimmed when the quote is not found whole.
     """
-    wanted = " ".join(quote.translate(_PLAIN).lower().split()).strip(" \"'.…")
-    if not wanted:
-        return None
     text, where = _normalised_with_map(passage)
-    at = text.find(wanted)
-    if at < 0:
-        return None
-    return where[at], where[at + len(wanted) - 1] + 1
+    wanted = " ".join(quote.translate(_PLAIN).lower().split()).strip(" \"'")
+    for attempt in (wanted, wanted.rstrip(" .…")):
+        at = text.find(attempt) if attempt else -1
+        if at >= 0:
+            return where[at], where[at + len(attempt) - 1] + 1
+    return None
 
 
 def quote_problem(quote: str, passage: str | None) -> tuple[str | None, tuple[int, int]]:

@@ -78,6 +78,9 @@ def check_draft(draft: ReportDraft, req: ReportRequest, material: Material) -> C
             if reason is None and material.has_passages:
                 passage = material.passages.get(raw.source, {}).get(evidence.passage_id)
                 reason, (evidence.start, evidence.end) = quote_problem(evidence.quote, passage)
+                if reason is None and passage is not None:
+                    # Stored as the passage has it, so a reader's click shows the exact text.
+                    evidence.quote = passage[evidence.start : evidence.end]
             if reason is None and claim.text.lower() in seen:
                 reason = "repeats an earlier claim"
             if reason is not None:

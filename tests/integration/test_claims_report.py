@@ -1,0 +1,128 @@
+"""The claims writer on the dev server, with the scripted model at the HTTP boundary.
+
+Two views: a whole run (report.json beside report.md, every quote found in sources.json), and
+`llm.write_report` alone under a one-activity workflow, given a sources.json the test saved, so
+the writer's refusals (a source never read, a quote not in its passage) are seen end to end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.worker import Worker
+
+from activities.claim_checks import locate_quote
+from activities.llm import LLMActivities
+from activities.table import WRITE_REPORT
+from domain.calls import ReportRequest, ReportResult
+from domain.report import ReportDoc, passage_texts
+from domain.run import RunOptions
+from domain.sources import CitedSource
+from domain.state import ResearchInput
+from providers.artifacts import ArtifactStore, run_key
+from providers.llm import build_chat_client
+from settings import Settings
+from tests.fakes.llm_server import FakeLLM
+from tests.helpers.stack import CORPUS
+from workflows.research import ResearchWorkflow
+from workflows.search_attributes import research_workflow_id
+
+UNSUPPORTED = "Pumped hydro stores most of its energy on the moon."
+
+
+@workflow.defn(sandboxed=False)
+class WriteReportOnly:
+    """Calls llm.write_report once: the activity on a real worker, without a whole run."""
+
+    @workflow.run
+    async def run(self, req: ReportRequest) -> ReportResult:
+        return await workflow.execute_activity(
+            WRITE_REPORT.name,
+            req,
+            result_type=ReportResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+
+
+def quotes_found(doc: ReportDoc, sources_json: list) -> bool:
+    texts = passage_texts(sources_json)
+    return all(
+        locate_quote(ev.quote, texts[ev.source][ev.passage_id]) is not None
+        for claim in doc.claims()
+        for ev in claim.evidence
+    )
+
+
+async def test_a_run_writes_claims_whose_quotes_are_in_its_sources(
+    client: Client, settings: Settings, worker: Worker, llm: FakeLLM, run_id: str
+):
+    inp = ResearchInput(
+        run_id=run_id,
+        question="How is grid energy stored?",
+        options=RunOptions(clarify=False, require_acceptance=False, depth=1),
+    )
+    handle = await client.start_workflow(
+        ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=settings.task_queue
+    )
+    final = await handle.result()
+    store = ArtifactStore(settings.artifacts_dir)
+    folder = final.report_ref.rsplit("/", 1)[0]
+    doc = ReportDoc.model_validate(store.read_json(f"{folder}/report.json"))
+    sources_json = store.read_json(final.sources_ref)
+    claims = list(doc.claims())
+    assert claims and all(c.evidence and c.text.endswith(".") for c in claims)
+    assert set(doc.cited_numbers()) <= {s["number"] for s in sources_json}
+    assert quotes_found(doc, sources_json)
+    markdown = store.read_text(final.report_ref)
+    assert markdown == store.read_text(f"{folder}/report.md") == doc.to_markdown()
+    assert markdown.count("## Sources") == 1
+    assert final.progress.citations == len(doc.cited_numbers()) >= 1
+
+
+async def test_the_writer_drops_unread_sources_and_quotes_not_in_the_passage(
+    client: Client, settings: Settings, llm: FakeLLM
+):
+    llm.reset(bogus_citation=42, unsupported_claim=UNSUPPORTED)
+    store = ArtifactStore(settings.artifacts_dir)
+    folder = f"w-{uuid.uuid4().hex[:8]}"
+    names = ["batteries.md", "pumped_hydro.md"]
+    bundle = [
+        {"number": n, "source_id": name, "title": name, "url": f"file:{name}", "notes": [],
+         "passages": [{"id": "p1", "text": CORPUS[name], "cited": True}]}
+        for n, name in enumerate(names, 1)
+    ]  # fmt: skip
+    sources_ref = store.write_json(run_key(folder, "sources.json"), bundle)
+    req = ReportRequest(
+        run_id=folder,
+        question="How is grid energy stored?",
+        plan="1. Battery storage on the grid\n2. Pumped hydro storage and its scale",
+        notes=[],
+        sources=[CitedSource.model_validate(b) for b in bundle],
+        sources_ref=sources_ref,
+    )
+    writer = LLMActivities(build_chat_client(settings), store)
+    queue = f"writer-{folder}"
+    async with Worker(
+        client, task_queue=queue, workflows=[WriteReportOnly], activities=[writer.write_report]
+    ):
+        result = await client.execute_workflow(
+            WriteReportOnly.run, req, id=f"write-{folder}", task_queue=queue
+        )
+    doc = ReportDoc.model_validate(store.read_json(result.json_ref))
+    assert result.citations_dropped == 1 and result.claims_dropped == 2
+    reasons = sorted(c.reason for c in doc.removed)
+    assert reasons[0].startswith("cites source [42]") and reasons[1].startswith("quote not found")
+    assert UNSUPPORTED not in [c.text for c in doc.claims()]
+    texts = passage_texts(bundle)
+    for claim in doc.claims():
+        ev = claim.evidence[0]
+        assert texts[ev.source][ev.passage_id][ev.start : ev.end] == ev.quote
+    assert result.claims == len(list(doc.claims())) >= 2 and doc.cited_numbers() == [1, 2]
+    markdown = store.read_text(result.report_ref)
+    assert "[42]" not in markdown and markdown.count("## Sources") == 1
+    assert store.read_json(run_key(folder, "report.json")) == doc.model_dump(mode="json")
