@@ -8,9 +8,9 @@ model left without a claim gets the extractive floor (activities/extractive.py).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
-from activities.checks import junk_reason
 from activities.claim_checks import (
     CLAIM_DEBRIS,
     clean_heading,
@@ -161,8 +161,9 @@ def build_report(
 
 
 def _title(title: str, question: str) -> str:
+    """The model's title unless it is debris or numbers; then the question."""
     title = strip_marks(title).strip(" #")
-    if not title or junk_reason(title, 1) or CLAIM_DEBRIS.search(title):
+    if not re.search(r"[A-Za-z]{2}", title) or CLAIM_DEBRIS.search(title):
         return heading_from(question)
     return title
 

@@ -1,52 +1,30 @@
 """The claims writer on the dev server, with the scripted model at the HTTP boundary.
 
 Two views: a whole run (report.json beside report.md, every quote found in sources.json), and
-`llm.write_report` alone under a one-activity workflow, given a sources.json the test saved, so
-the writer's refusals (a source never read, a quote not in its passage) are seen end to end.
+`llm.write_report` alone under a one-activity workflow (tests/helpers/writer.py), given a
+sources.json the test saved, so the writer's refusals (a source never read, a quote not in its
+passage) are seen end to end.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
-from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from activities.claim_checks import locate_quote
 from activities.llm import LLMActivities
-from activities.table import WRITE_REPORT
-from domain.calls import ReportRequest, ReportResult
 from domain.report import ReportDoc, passage_texts
 from domain.run import RunOptions
-from domain.sources import CitedSource
 from domain.state import ResearchInput
-from providers.artifacts import ArtifactStore, run_key
+from providers.artifacts import ArtifactStore
 from providers.llm import build_chat_client
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.stack import CORPUS
+from tests.helpers.writer import corpus_bundle, write_alone
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import research_workflow_id
 
 UNSUPPORTED = "Pumped hydro stores most of its energy on the moon."
-
-
-@workflow.defn(sandboxed=False)
-class WriteReportOnly:
-    """Calls llm.write_report once: the activity on a real worker, without a whole run."""
-
-    @workflow.run
-    async def run(self, req: ReportRequest) -> ReportResult:
-        return await workflow.execute_activity(
-            WRITE_REPORT.name,
-            req,
-            result_type=ReportResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=RetryPolicy(maximum_attempts=1),
-        )
 
 
 def quotes_found(doc: ReportDoc, sources_json: list) -> bool:
@@ -89,31 +67,9 @@ async def test_the_writer_drops_unread_sources_and_quotes_not_in_the_passage(
 ):
     llm.reset(bogus_citation=42, unsupported_claim=UNSUPPORTED)
     store = ArtifactStore(settings.artifacts_dir)
-    folder = f"w-{uuid.uuid4().hex[:8]}"
-    names = ["batteries.md", "pumped_hydro.md"]
-    bundle = [
-        {"number": n, "source_id": name, "title": name, "url": f"file:{name}", "notes": [],
-         "passages": [{"id": "p1", "text": CORPUS[name], "cited": True}]}
-        for n, name in enumerate(names, 1)
-    ]  # fmt: skip
-    sources_ref = store.write_json(run_key(folder, "sources.json"), bundle)
-    req = ReportRequest(
-        run_id=folder,
-        question="How is grid energy stored?",
-        plan="1. Battery storage on the grid\n2. Pumped hydro storage and its scale",
-        notes=[],
-        sources=[CitedSource.model_validate(b) for b in bundle],
-        sources_ref=sources_ref,
-    )
     writer = LLMActivities(build_chat_client(settings), store)
-    queue = f"writer-{folder}"
-    async with Worker(
-        client, task_queue=queue, workflows=[WriteReportOnly], activities=[writer.write_report]
-    ):
-        result = await client.execute_workflow(
-            WriteReportOnly.run, req, id=f"write-{folder}", task_queue=queue
-        )
-    doc = ReportDoc.model_validate(store.read_json(result.json_ref))
+    bundle = corpus_bundle()
+    result, doc = await write_alone(client, writer, store, bundle)
     assert result.citations_dropped == 1 and result.claims_dropped == 2
     reasons = sorted(c.reason for c in doc.removed)
     assert reasons[0].startswith("cites source [42]") and reasons[1].startswith("quote not found")
@@ -125,4 +81,5 @@ async def test_the_writer_drops_unread_sources_and_quotes_not_in_the_passage(
     assert result.claims == len(list(doc.claims())) >= 2 and doc.cited_numbers() == [1, 2]
     markdown = store.read_text(result.report_ref)
     assert "[42]" not in markdown and markdown.count("## Sources") == 1
-    assert store.read_json(run_key(folder, "report.json")) == doc.model_dump(mode="json")
+    folder = result.json_ref.rsplit("/", 1)[0]
+    assert store.read_json(f"{folder}/report.json") == doc.model_dump(mode="json")
