@@ -89,6 +89,7 @@ def extract_claims(
     """Up to MAX_PER_ITEM claims per target, no sentence used twice (nor any text in `taken`).
 
     Round robin, so every target gets its best sentence before any gets a second one.
+    A target nothing matches gets none: an empty section is better than an unrelated quote.
     """
     question_stems = content_stems(question)
     seen = set(taken or ())
@@ -104,8 +105,12 @@ def extract_claims(
         ranked.append(scored)
     chosen: dict[int | None, list[Claim]] = {t.plan_item: [] for t in targets}
     best: dict[int, float] = {}
+    # The target with the strongest match chooses first: "costs and limits" takes the sentence
+    # about cost before a vaguer item takes it for sharing the question's words.
+    order = sorted(range(len(targets)), key=lambda i: -ranked[i][0][0] if ranked[i] else 0.0)
     for _ in range(MAX_PER_ITEM):
-        for index, target in enumerate(targets):
+        for index in order:
+            target = targets[index]
             for score, sentence in ranked[index]:
                 key = " ".join(sentence.text.lower().split())
                 if key in seen:

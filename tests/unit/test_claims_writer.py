@@ -176,3 +176,11 @@ def test_prompt_is_bounded_and_carries_the_revision():
     assert len(passages) < PASSAGES_BUDGET_CHARS + 100 and "[2 p0]" in passages
     assert "Previous claims:\n- Batteries store energy." in prompt
     assert "Reviewer's comment: add costs" in prompt and "1. Battery storage" in prompt
+
+
+def test_the_item_with_the_strongest_match_chooses_first():
+    pool = sentences(1, "p1", BATTERIES) + sentences(2, "p1", HYDRO)
+    vague, costs = Target(1, "Examples of grid storage"), Target(2, "Costs and limits of storage")
+    chosen = extract_claims([vague, costs], pool, QUESTION)
+    assert "cost fell sharply" in chosen[2][0].text
+    assert all("cost" not in c.text for c in chosen[1])
