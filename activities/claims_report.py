@@ -37,7 +37,7 @@ NOTICE_EMPTY = "No sentence in the sources read could be quoted for this questio
 
 
 @dataclass
-class Checked:
+class DraftChecks:
     """The model's claims that passed, by plan item (None: no item), and those that did not."""
 
     kept: dict[int | None, list[Claim]] = field(default_factory=dict)
@@ -58,10 +58,10 @@ def _item_of(section: SectionDraft, items: list[str]) -> int | None:
     return None
 
 
-def check_draft(draft: ReportDraft, req: ReportRequest, material: Material) -> Checked:
+def check_draft(draft: ReportDraft, req: ReportRequest, material: Material) -> DraftChecks:
     """Sort the model's claims into kept (by plan item) and removed, each removal with why."""
     items, numbers = plan_list(req.plan), {s.number for s in req.sources}
-    checked, seen = Checked(), set[str]()
+    checked, seen = DraftChecks(), set[str]()
     for section in draft.sections:
         item = _item_of(section, items) if items else None
         for raw in section.claims:
@@ -118,7 +118,7 @@ def _pool(req: ReportRequest, material: Material) -> list[Sentence]:
 
 def build_report(
     req: ReportRequest, draft: ReportDraft, material: Material
-) -> tuple[ReportDoc, Checked]:
+) -> tuple[ReportDoc, DraftChecks]:
     """The checked report: the model's surviving claims, the floor for every item left bare."""
     items = plan_list(req.plan)
     checked = check_draft(draft, req, material)
