@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.checks import (
     MIN_PLAN_ITEMS,
@@ -215,9 +216,18 @@ class LLMActivities:
             )
             return saved.draft, saved.usage
         async with heartbeating():
-            draft, usage = await self.chat.complete_json(
-                SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
-            )
+            try:
+                draft, usage = await self.chat.complete_json(
+                    SYSTEM, prompt, ReportDraft, max_tokens=self.chat.settings.llm_report_max_tokens
+                )
+            except ApplicationError as exc:
+                if exc.type != "invalid_output":
+                    raise
+                # No usable JSON after the re-asks (a small model cut off at the length limit):
+                # the extractive floor writes the whole report rather than the run failing.
+                # The calls' usage is not in the error, so it goes uncounted.
+                activity.logger.warning("report draft unusable, extractive only: %s", exc)
+                draft, usage = ReportDraft(title="", lead="", sections=[]), Usage()
         # After `heartbeating` ended: its empty heartbeats would replace these details.
         activity.heartbeat(SavedDraft(draft=draft, usage=usage).model_dump(mode="json"))
         return draft, usage

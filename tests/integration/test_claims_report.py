@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.claim_checks import locate_quote
+from activities.claims_report import NOTICE_EXTRACTIVE
 from activities.llm import LLMActivities
 from domain.report import ReportDoc, passage_texts
 from domain.run import RunOptions
@@ -83,3 +84,26 @@ async def test_the_writer_drops_unread_sources_and_quotes_not_in_the_passage(
     assert "[42]" not in markdown and markdown.count("## Sources") == 1
     folder = result.json_ref.rsplit("/", 1)[0]
     assert store.read_json(f"{folder}/report.json") == doc.model_dump(mode="json")
+
+
+async def test_no_usable_draft_leaves_the_extractive_floor(
+    client: Client, settings: Settings, llm: FakeLLM, monkeypatch
+):
+    original = llm._reply
+
+    def reply(kind: str, prompt: str) -> str:
+        # What a small model cut off at its token limit sends, on every re-ask.
+        return (
+            '{"title": "Grid", "lead": "2018: 5 }, [2'
+            if kind == "ReportDraft"
+            else original(kind, prompt)
+        )
+
+    monkeypatch.setattr(llm, "_reply", reply)
+    store = ArtifactStore(settings.artifacts_dir)
+    writer = LLMActivities(build_chat_client(settings), store)
+    result, doc = await write_alone(client, writer, store, corpus_bundle())
+    assert llm.count("ReportDraft") == settings.llm_json_retries + 1
+    claims = list(doc.claims())
+    assert claims and all(c.origin == "extract" for c in claims) and result.claims == len(claims)
+    assert doc.notice == NOTICE_EXTRACTIVE and doc.cited_numbers() == [1, 2]
