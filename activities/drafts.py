@@ -45,17 +45,27 @@ class GapsDraft(BaseModel):
     gaps: list[ShortText] = bounded_list(3)
 
 
-class Paragraph(BaseModel):
-    text: Annotated[str, bounded_text(600)]
-    citations: list[int] = bounded_list(4)
+class ClaimDraft(BaseModel):
+    text: Annotated[str, bounded_text(200)]
+    source: int
+    passage_id: Annotated[str, bounded_text(8)]
+    quote: Annotated[str, bounded_text(200)]
 
 
-class Section(BaseModel):
+class SectionDraft(BaseModel):
     heading: Annotated[str, bounded_text(80)]
-    paragraphs: list[Paragraph] = bounded_list(3)
+    plan_item: int
+    claims: list[ClaimDraft] = bounded_list(3)
 
 
 class ReportDraft(BaseModel):
+    """A claims draft: every sentence names the source, passage and quote it rests on.
+
+    Kept under the name ReportDraft: the schema name is what a served model and the scripted
+    test model see. At the bounds (4 sections of 3 claims) it is about 7,000 characters of
+    JSON, inside the report's token budget (settings.llm_report_max_tokens).
+    """
+
     title: Annotated[str, bounded_text(120)]
-    summary: Annotated[str, bounded_text(600)]
-    sections: list[Section] = bounded_list(4)
+    lead: Annotated[str, bounded_text(240)]
+    sections: list[SectionDraft] = bounded_list(4)

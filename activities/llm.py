@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.checks import (
     MIN_PLAN_ITEMS,
@@ -19,11 +20,12 @@ from activities.checks import (
     only_repeats,
     vocabulary,
 )
+from activities.claims_report import build_report
+from activities.claims_writer import load_material, report_prompt, save_report
 from activities.drafts import GapsDraft, NotesDraft, QueriesDraft, QuestionsDraft, ReportDraft
 from activities.fallbacks import fallback_gaps, fallback_plan, fallback_queries, numbered
 from activities.llm_log import LoggedChat
 from activities.llm_support import SavedDraft, heartbeating, notes_digest, saved_draft
-from activities.report_render import render_report
 from activities.table import (
     FIND_GAPS,
     GENERATE_QUERIES,
@@ -49,7 +51,7 @@ from domain.calls import (
 )
 from domain.run import ClarifyingQuestion, Usage
 from domain.sources import Note
-from providers.artifacts import ArtifactStore, run_key
+from providers.artifacts import ArtifactStore
 from providers.llm import ChatClient
 
 SYSTEM = "You are a careful research assistant. Answer only with what is asked, concisely."
@@ -197,34 +199,20 @@ class LLMActivities:
 
     @activity.defn(name=WRITE_REPORT.name)
     async def write_report(self, req: ReportRequest) -> ReportResult:
+        """A report of checked claims: the model's draft, checked, with the extractive floor."""
         chat = self.chat_for(req)
-        numbers = {s.source_id: s.number for s in req.sources}
-        sources = "\n".join(f"[{s.number}] {s.title}" for s in req.sources) or "(none)"
-        prompt = (
-            f"Research question: {req.question}\nPlan:\n{req.plan[:1000]}\n"
-            f"Sources:\n{sources}\nNotes (with the source number to cite):\n"
-            f"{notes_digest(req.notes, numbers)}\n"
-        )
-        if req.comment and req.previous_report_ref:
-            previous = await asyncio.to_thread(self.store.read_text, req.previous_report_ref)
-            prompt += f"Previous draft:\n{previous[:3000]}\nReviewer's comment: {req.comment}\n"
-        prompt += (
-            "Write the report as JSON: a title, a one-paragraph summary and sections of "
-            "paragraphs. Cite sources by number in each paragraph's citations; cite only the "
-            "numbers listed above."
-        )
-        draft, usage = await self._report_draft(chat, prompt)
-        rendered = render_report(draft, req.sources, partial=req.partial)
-        key = run_key(req.run_id, f"report-r{req.revision}{'-partial' if req.partial else ''}.md")
-        await asyncio.to_thread(self.store.write_text, key, rendered.markdown)
-        await asyncio.to_thread(
-            self.store.write_text, run_key(req.run_id, "report.md"), rendered.markdown
-        )
+        material = await asyncio.to_thread(load_material, self.store, req)
+        draft, usage = await self._report_draft(chat, report_prompt(req, material))
+        doc, checked = build_report(req, draft, material)
+        md_key, json_key = await asyncio.to_thread(save_report, self.store, req, doc)
         return ReportResult(
-            report_ref=key,
-            chars=len(rendered.markdown),
-            citations=len(rendered.cited),
-            citations_dropped=rendered.dropped,
+            report_ref=md_key,
+            json_ref=json_key,
+            chars=len(doc.to_markdown()),
+            citations=len(doc.cited_numbers()),
+            citations_dropped=checked.citations_dropped,
+            claims=sum(1 for _ in doc.claims()),
+            claims_dropped=len(checked.removed),
             usage=usage,
         )
 
@@ -242,9 +230,18 @@ class LLMActivities:
             )
             return saved.draft, saved.usage
         async with heartbeating():
-            draft, usage = await chat.complete_json(
-                SYSTEM, prompt, ReportDraft, max_tokens=chat.settings.llm_report_max_tokens
-            )
+            try:
+                draft, usage = await chat.complete_json(
+                    SYSTEM, prompt, ReportDraft, max_tokens=chat.settings.llm_report_max_tokens
+                )
+            except ApplicationError as exc:
+                if exc.type != "invalid_output":
+                    raise
+                # No usable JSON after the re-asks (a small model cut off at the length limit):
+                # the extractive floor writes the whole report rather than the run failing.
+                # The calls' usage is not in the error, so it goes uncounted.
+                activity.logger.warning("report draft unusable, extractive only: %s", exc)
+                draft, usage = ReportDraft(title="", lead="", sections=[]), Usage()
         # After `heartbeating` ended: its empty heartbeats would replace these details.
         activity.heartbeat(SavedDraft(draft=draft, usage=usage).model_dump(mode="json"))
         return draft, usage

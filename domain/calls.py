@@ -138,6 +138,8 @@ class ReportRequest(LLMRequest):
     comment: str | None = None
     previous_report_ref: str | None = None
     partial: bool = False
+    # The run's sources.json (passages with ids and texts) that claims quote; empty from older
+    # workflows, whose reports are then written from the notes alone.
     sources_ref: str = ""
 
 
@@ -152,6 +154,9 @@ class ReportResult(BaseModel):
     claims: int = Field(default=0, description="Claims kept in the report")
     claims_supported: int = 0
     claims_unsupported: int = Field(default=0, description="Claims the check removed")
+    claims_dropped: int = Field(
+        default=0, description="Model claims the writer's own checks refused (kept in removed)"
+    )
     plan_items_uncovered: list[int] = Field(
         default_factory=list, description="1-based plan items with no supported claim"
     )

@@ -37,7 +37,10 @@ class Script:
     gaps: list[str] = field(default_factory=list)
     # Plan replies to give, in order, before the default plan (which names the question).
     plans: list[str] = field(default_factory=list)
+    # A report claim citing this source number, which no run reads.
     bogus_citation: int | None = None
+    # A report claim with this text whose quote (the same text) is not in its passage.
+    unsupported_claim: str | None = None
     # kind -> list of HTTP statuses to answer before succeeding (429 carries Retry-After: 1)
     failures: dict[str, list[int]] = field(default_factory=dict)
     # kind -> seconds to hold each reply (to catch a run mid-activity)
@@ -142,27 +145,7 @@ class FakeLLM:
         if kind == "GapsDraft":
             return json.dumps({"gaps": s.gaps})
         if kind == "ReportDraft":
-            numbers = [int(n) for n in re.findall(r"^\[(\d+)\] ", prompt, flags=re.M)]
-            numbers = list(dict.fromkeys(numbers))
-            cites = numbers + ([s.bogus_citation] if s.bogus_citation else [])
-            revised = "Reviewer's comment:" in prompt
-            return json.dumps(
-                {
-                    "title": ("Revised report" if revised else "Report"),
-                    "summary": "What the sources say.",
-                    "sections": [
-                        {
-                            "heading": "Findings",
-                            "paragraphs": [
-                                {
-                                    "text": "The sources agree on the main points.",
-                                    "citations": cites,
-                                }
-                            ],
-                        }
-                    ],
-                }
-            )
+            return json.dumps(_claims_draft(prompt, s.bogus_citation, s.unsupported_claim))
         with self.lock:
             if s.plans:
                 return s.plans.pop(0)
@@ -212,3 +195,44 @@ def _first_sentence_note(prompt: str) -> list[dict[str, Any]]:
         if sentence:
             return [{"text": sentence.group(0), "passage_ids": [pid]}]
     return []
+
+
+def _claims_draft(prompt: str, bogus: int | None, unsupported: str | None) -> dict[str, Any]:
+    """One claim per plan item: the first sentence of a passage shown in the prompt, quoted
+    word for word, so it passes the writer's checks; plus the scripted bad claims."""
+    items = re.findall(r"^(\d+)\. (.*)$", prompt.split("Passages")[0], flags=re.M)
+    shown = re.findall(r"^\[(\d+) (\S+)\] (.*)$", prompt, flags=re.M)
+    quotable = []
+    for number, pid, text in shown:
+        sentence = re.search(r"[A-Z][^.!?]*[.!?](?=\s|$)", text)
+        if sentence and len(sentence.group(0).split()) >= 4:
+            quotable.append((int(number), pid, sentence.group(0)))
+    sections = []
+    for i, (n, item) in enumerate(items[:4]):
+        claims = []
+        if quotable:
+            number, pid, sentence = quotable[i % len(quotable)]
+            claims.append(
+                {"text": sentence, "source": number, "passage_id": pid, "quote": sentence}
+            )
+        sections.append({"heading": item, "plan_item": int(n), "claims": claims})
+    extra = sections[0]["claims"] if sections else []
+    if bogus is not None and quotable:
+        number, pid, sentence = quotable[0]
+        extra.append(
+            {"text": "The sources agree on the main points.", "source": bogus,
+             "passage_id": pid, "quote": sentence}
+        )  # fmt: skip
+    if unsupported is not None and quotable:
+        number, pid, _ = quotable[0]
+        extra.append(
+            {"text": unsupported, "source": number, "passage_id": pid, "quote": unsupported}
+        )
+    asked = re.search(r"^Research question: (.*?)\??$", prompt, flags=re.M)
+    topic = asked.group(1) if asked else "the question"
+    revised = "Reviewer's comment:" in prompt
+    return {
+        "title": "Revised report" if revised else "Report",
+        "lead": f"This report answers the question: {topic}.",
+        "sections": sections,
+    }

@@ -224,12 +224,15 @@ async def test_invalid_input_fails_the_run_instead_of_looping_the_workflow_task(
 
 def _full_size_report() -> str:
     """A ReportDraft using the bounds the schema advertises (maxLength / maxItems)."""
-    para = {"text": ("Pumped hydro and batteries store grid energy. " * 13)[:600], "citations": [1]}
+    text = ("Pumped hydro and batteries store grid energy. " * 5)[:200]
+    claim = {"text": text, "source": 1, "passage_id": "p1", "quote": text}
     return json.dumps(
         {
             "title": "Grid energy storage",
-            "summary": ("Storage shifts energy in time. " * 20)[:600],
-            "sections": [{"heading": f"Part {i}", "paragraphs": [para] * 3} for i in range(4)],
+            "lead": ("Storage shifts energy in time. " * 8)[:240],
+            "sections": [
+                {"heading": f"Part {i}", "plan_item": i, "claims": [claim] * 3} for i in range(4)
+            ],
         }
     )
 
@@ -238,9 +241,9 @@ async def test_a_report_within_its_schema_bounds_fits_the_token_budget(
     client, settings, worker, llm, run_id, monkeypatch
 ):
     original = llm._reply
-    # Like any real server, the fake now stops at max_tokens (llm.write_report asks for 900,
-    # about 3,600 characters of JSON), leaving the JSON cut off: finish_reason "length".
-    budget_chars = 900 * 4
+    # Like any real server, the fake now stops at max_tokens (about 4 characters a token): a
+    # schema whose largest draft ran past llm_report_max_tokens would leave the JSON cut off.
+    budget_chars = settings.llm_report_max_tokens * 4
 
     def reply(kind: str, prompt: str) -> str:
         if kind == "ReportDraft":
@@ -249,7 +252,7 @@ async def test_a_report_within_its_schema_bounds_fits_the_token_budget(
         return original(kind, prompt)
 
     monkeypatch.setattr(llm, "_reply", reply)
-    assert len(_full_size_report()) > 2 * budget_chars  # the schema allows ~2x the budget
+    assert len(_full_size_report()) < budget_chars  # the schema's largest draft fits
     handle = await start(
         client, settings.task_queue, run_id, clarify=False, require_acceptance=False, depth=1
     )
