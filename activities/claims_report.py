@@ -86,7 +86,7 @@ def check_draft(draft: ReportDraft, req: ReportRequest, material: Material) -> D
             if reason is not None:
                 log.info("claim dropped (%s): %s", reason, claim.text[:120])
                 checked.removed.append(
-                    claim.model_copy(update={"support": "unsupported", "reason": reason})
+                    claim.model_copy(update={"support": "refused", "reason": reason})
                 )
                 continue
             seen.add(claim.text.lower())

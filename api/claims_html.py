@@ -39,6 +39,7 @@ SUPPORT_TEXT = {
     "supported": "supported",
     "unsupported": "unsupported",
     "struck": "struck",
+    "refused": "refused by the writer",
     "unchecked": "not checked",
 }
 PARTIAL_NOTICE = "This run was stopped early; the report covers only what was read."
@@ -47,7 +48,7 @@ PAGE_STYLE = (
     "line-height:1.5}details.cite{display:inline}details.cite summary{display:inline;"
     "cursor:pointer;color:#1a5fb4}.support{font-size:.8em;padding:0 .4em;border-radius:.3em;"
     "background:#eee}.support-supported{background:#d7f0dc}.support-unsupported,"
-    ".support-struck{background:#f6d5d5}"
+    ".support-struck,.support-refused{background:#f6d5d5}"
 )
 
 

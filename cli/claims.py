@@ -26,7 +26,12 @@ ShowClaims = Annotated[
         show_default=False,
     ),
 ]
-MARKS = {"supported": ("✓", "green"), "unsupported": ("✗", "red"), "struck": ("✗", "red")}
+MARKS = {
+    "supported": ("✓", "green"),
+    "unsupported": ("✗", "red"),
+    "struck": ("✗", "red"),
+    "refused": ("✗", "red"),
+}
 
 
 def progress_claims(p: Progress) -> str | None:

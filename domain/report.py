@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field
 
 from domain.sources import CitedSource
 
-Support = Literal["unchecked", "supported", "unsupported", "struck"]
+# "refused": a model sentence the writer's own checks turned away (no quote in its passage, a
+# fragment) before the support check; never in the report, so not counted as unsupported.
+Support = Literal["unchecked", "supported", "unsupported", "struck", "refused"]
 # "model": a sentence the model wrote; "extract": a sentence quoted from a passage by our code
 # (the floor a small model stands on, domain of activities/ writers).
 ClaimOrigin = Literal["model", "extract"]

@@ -41,6 +41,9 @@ class Script:
     bogus_citation: int | None = None
     # A report claim with this text whose quote (the same text) is not in its passage.
     unsupported_claim: str | None = None
+    # A report claim with this text whose quote IS a sentence of its passage: the writer's quote
+    # check passes it, and only the support check can see that the passage does not say it.
+    misattributed_claim: str | None = None
     # kind -> list of HTTP statuses to answer before succeeding (429 carries Retry-After: 1)
     failures: dict[str, list[int]] = field(default_factory=dict)
     # kind -> seconds to hold each reply (to catch a run mid-activity)
@@ -145,7 +148,9 @@ class FakeLLM:
         if kind == "GapsDraft":
             return json.dumps({"gaps": s.gaps})
         if kind == "ReportDraft":
-            return json.dumps(_claims_draft(prompt, s.bogus_citation, s.unsupported_claim))
+            return json.dumps(
+                _claims_draft(prompt, s.bogus_citation, s.unsupported_claim, s.misattributed_claim)
+            )
         with self.lock:
             if s.plans:
                 return s.plans.pop(0)
@@ -197,7 +202,9 @@ def _first_sentence_note(prompt: str) -> list[dict[str, Any]]:
     return []
 
 
-def _claims_draft(prompt: str, bogus: int | None, unsupported: str | None) -> dict[str, Any]:
+def _claims_draft(
+    prompt: str, bogus: int | None, unsupported: str | None, misattributed: str | None = None
+) -> dict[str, Any]:
     """One claim per plan item: the first sentence of a passage shown in the prompt, quoted
     word for word, so it passes the writer's checks; plus the scripted bad claims."""
     items = re.findall(r"^(\d+)\. (.*)$", prompt.split("Passages")[0], flags=re.M)
@@ -227,6 +234,11 @@ def _claims_draft(prompt: str, bogus: int | None, unsupported: str | None) -> di
         number, pid, _ = quotable[0]
         extra.append(
             {"text": unsupported, "source": number, "passage_id": pid, "quote": unsupported}
+        )
+    if misattributed is not None and quotable:
+        number, pid, sentence = quotable[-1]
+        extra.append(
+            {"text": misattributed, "source": number, "passage_id": pid, "quote": sentence}
         )
     asked = re.search(r"^Research question: (.*?)\??$", prompt, flags=re.M)
     topic = asked.group(1) if asked else "the question"

@@ -107,3 +107,49 @@ async def test_no_usable_draft_leaves_the_extractive_floor(
     claims = list(doc.claims())
     assert claims and all(c.origin == "extract" for c in claims) and result.claims == len(claims)
     assert doc.notice == NOTICE_EXTRACTIVE and doc.cited_numbers() == [1, 2]
+
+
+MISATTRIBUTED = "Flywheels were invented in the year 1066 by the monks of Cluny."
+
+
+async def finished_run(client: Client, settings: Settings, run_id: str):
+    inp = ResearchInput(
+        run_id=run_id,
+        question="How is grid energy stored?",
+        options=RunOptions(clarify=False, require_acceptance=False, depth=1),
+    )
+    handle = await client.start_workflow(
+        ResearchWorkflow.run, inp, id=research_workflow_id(run_id), task_queue=settings.task_queue
+    )
+    return await handle.result()
+
+
+async def test_a_claim_quoting_a_passage_that_does_not_say_it_is_removed_by_the_check(
+    client: Client, settings: Settings, worker: Worker, llm: FakeLLM, run_id: str
+):
+    # The real writer and the real check on one whole run: the claim's quote is a sentence of
+    # its passage, so the writer keeps it; only the support check sees the passage does not
+    # say it, removes it, and the run ends with gaps saying why.
+    llm.reset(misattributed_claim=MISATTRIBUTED)
+    final = await finished_run(client, settings, run_id)
+    assert final.status.value == "completed_with_gaps"
+    assert "1 claim unsupported" in (final.finish_reason or "")
+    assert final.progress.claims_unsupported == 1
+    store = ArtifactStore(settings.artifacts_dir)
+    doc = ReportDoc.model_validate(store.read_json(final.report_json_ref))
+    assert doc.checked and [c.text for c in doc.removed if c.support == "unsupported"] == [
+        MISATTRIBUTED
+    ]
+    assert MISATTRIBUTED not in store.read_text(final.report_ref)
+    assert all(c.support == "supported" for c in doc.claims())
+
+
+async def test_an_honest_run_completes_with_every_claim_supported(
+    client: Client, settings: Settings, worker: Worker, llm: FakeLLM, run_id: str
+):
+    llm.reset()
+    final = await finished_run(client, settings, run_id)
+    assert final.status.value == "completed", final.finish_reason
+    progress = final.progress
+    assert progress.claims >= 1 and progress.claims == progress.claims_supported
+    assert progress.claims_unsupported == 0

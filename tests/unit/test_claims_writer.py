@@ -115,7 +115,7 @@ def test_junk_draft_falls_to_the_floor_and_says_so():
         "Battery storage on the grid",
         "Pumped hydro storage and its scale",
     ]
-    assert len(checked.removed) == 1 and doc.removed[0].support == "unsupported"
+    assert len(checked.removed) == 1 and doc.removed[0].support == "refused"
     for c in doc.claims():
         ev = c.evidence[0]
         text = material().passages[ev.source][ev.passage_id]
