@@ -102,8 +102,11 @@ async def system_run(stack: BenchStack, q: EvalQuestion, run_id: str, rounds: in
     resp = await stack.http.post("/api/v1/runs", json=body)
     resp.raise_for_status()
     view = await _until_finished(stack, run_id, t0)
-    seconds = time.perf_counter() - t0
-    store = stack.settings.artifacts_dir
+    return grade_artifacts(stack.settings.artifacts_dir, view, q, time.perf_counter() - t0)
+
+
+def grade_artifacts(store: Path, view: RunView, q: EvalQuestion, seconds: float) -> Graded:
+    """Grade a finished run from its artifacts: report.json if it wrote one, else report.md."""
     sources = _read_json(store, view.sources_ref) or []
     passages = passage_texts(sources)
     names = [Path(str(s.get("source_id", ""))).name for s in sources if isinstance(s, dict)]
@@ -115,13 +118,13 @@ async def system_run(stack: BenchStack, q: EvalQuestion, run_id: str, rounds: in
             for c in doc.claims()
         ]
         graded = grade(
-            "system", q, view.status, seconds, claims, passages, doc.to_markdown(), names
+            "system", q, str(view.status), seconds, claims, passages, doc.to_markdown(), names
         )
         graded.report_format, graded.removed_by_gate = "json", len(doc.removed)
         return graded
     markdown = (store / view.report_ref).read_text() if view.report_ref else ""
     claims = markdown_claims(markdown)
-    graded = grade("system", q, view.status, seconds, claims, passages, markdown, names)
+    graded = grade("system", q, str(view.status), seconds, claims, passages, markdown, names)
     graded.report_format = "markdown"
     return graded
 
