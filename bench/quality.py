@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.evalset import CORPUS, load_questions
+from bench.evalset import CORPUS, EvalQuestion, load_questions
 from bench.quality_runs import Graded, baseline_run, system_run
 from bench.rankers import build_bm25
 from bench.report import Result, Target, md_table
@@ -91,12 +93,25 @@ async def measure(mode: str, opts: QualityOptions) -> tuple[list[Graded], str]:
                 chat = build_chat_client(stack.settings)
                 for n, q in enumerate(questions, start=1):
                     # Interleaved, so the shared machine's load falls on both alike.
-                    mine = await system_run(stack, q, f"quality-{n}-{q.id}", rounds)
-                    theirs = await baseline_run(chat, index, q)
+                    mine = await _or_error(
+                        "system", q, system_run(stack, q, f"quality-{n}-{q.id}", rounds)
+                    )
+                    theirs = await _or_error("baseline", q, baseline_run(chat, index, q))
                     graded += [mine, theirs]
                     print(f"  {q.id}: system {_brief(mine)}; baseline {_brief(theirs)}", flush=True)
         model = str(stack.settings.llm_model)
     return graded, model
+
+
+async def _or_error(who: str, q: EvalQuestion, graded: Awaitable[Graded]) -> Graded:
+    """One run's grade; a run that broke is a row that says so, not a lost benchmark."""
+    t0 = time.perf_counter()
+    try:
+        return await graded
+    except Exception as exc:
+        traceback.print_exc()
+        status = f"error: {type(exc).__name__}"
+        return Graded(who, q.id, status, time.perf_counter() - t0, facts=len(q.phrasings()))
 
 
 def _brief(g: Graded) -> str:

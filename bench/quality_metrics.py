@@ -32,8 +32,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _STOP_THEN_MARKS = re.compile(r"([.!?])((?:\s*\[\d{1,4}\])+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _LIST_MARK = re.compile(r"^(?:[-*+]\s+|\d{1,3}[.)]\s+|>\s*)")
-# A line of the Sources list our code appends: "[3] Title — url".
-_SOURCE_ENTRY = re.compile(r"^\[\d{1,4}\] .+ — \S+$")
+# A line of the Sources list our code appends: "[3] Title — url" (the url may be empty).
+_SOURCE_ENTRY = re.compile(r"^\[\d{1,4}\] .+ —( |$)")
 _JSON_DEBRIS = re.compile(r"[{}]|\"\s*:|\\\"|```")
 
 

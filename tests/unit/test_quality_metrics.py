@@ -133,9 +133,10 @@ def test_a_clean_report_has_no_junk_lines() -> None:
     md = (
         "# Water treatment\n\n> Written from 2 sources.\n\n## 1. Filtration\n\n"
         "- Rapid filters are cleaned by backwash. [1]\n- Chlorine disinfects the water. [2]\n\n"
-        "## Sources\n\n[1] Rapid filters — /c/a.md\n[2] Chlorine — /c/b.md\n"
+        "## Sources\n\n[1] Rapid filters — /c/a.md\n[2] Chlorine — /c/b.md\n[3] No url —\n"
     )
     assert junk_lines(md) == []
+    assert [c.sources for c in markdown_claims(md)] == [[1], [2]]
 
 
 def test_totals_and_table_compare_system_with_baseline() -> None:
