@@ -142,7 +142,8 @@ class Totals:
             unread=sum(g.unread_citations for g in graded),
             recall=sum(g.facts_found for g in graded) / facts if facts else 0.0,
             junk=sum(len(g.junk) for g in graded),
-            completed=sum(1 for g in graded if g.status == "completed"),
+            # The baseline has no run status: "answered" is its one way to end well.
+            completed=sum(1 for g in graded if g.status in ("completed", "answered")),
             seconds=sum(g.seconds for g in graded) / n,
             right_document=sum(1 for g in graded if g.right_document) / n,
         )
@@ -160,9 +161,9 @@ def tabulate(graded: list[Graded], model: str) -> Result:
             g.unread_citations, recall, len(g.junk), "yes" if g.right_document else "no",
         )  # fmt: skip
     a, b = Totals.of(mine), Totals.of(theirs)
-    for who, t in (("system", a), ("baseline", b)):
+    for who, t, ended in (("system", a, "completed"), ("baseline", b, "answered")):
         result.add(
-            "all", who, f"{t.completed}/{t.runs} completed", t.seconds, t.claims,
+            "all", who, f"{t.completed}/{t.runs} {ended}", t.seconds, t.claims,
             t.supported_share, t.unread, t.recall, t.junk, f"{t.right_document:.0%}",
         )  # fmt: skip
     result.targets += [

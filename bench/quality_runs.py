@@ -174,6 +174,6 @@ async def baseline_run(chat: ChatClient, index: LocalIndex, q: EvalQuestion) -> 
     seconds = time.perf_counter() - t0
     passages = {n: {"p1": text} for n, (_, text) in enumerate(numbered, start=1)}
     claims = markdown_claims(reply.text)
-    graded = grade("baseline", q, "completed", seconds, claims, passages, reply.text, names)
+    graded = grade("baseline", q, "answered", seconds, claims, passages, reply.text, names)
     graded.report_format = "text"
     return graded

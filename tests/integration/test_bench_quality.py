@@ -32,6 +32,8 @@ def test_quality_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     assert [row[0] for row in rows[-2:]] == ["all", "all"]
     # Every system run ended by itself (no person was asked) and wrote a report with claims.
     assert all(row[2] in ("completed", "completed_with_gaps") for row in rows[:4:2])
+    assert [row[2] for row in rows[1:4:2]] == ["answered", "answered"]
+    assert rows[-1][2] == "2/2 answered"
     assert all(row[4] > 0 for row in rows[:4])
     assert "0 citations to sources not read" in {t["goal"] for t in result["targets"]}
 
