@@ -130,8 +130,9 @@ def cli() -> None:
             llm_base_url=args.llm_base_url,
             llm_model=args.llm_model,
         )
-        BENCHMARKS["quality"] = functools.partial(quality.run, opts=opts)
         md_path = args.md or (QUALITY_MD if mode != "tiny" else None)
+        opts.json_path, opts.md_path = json_path, md_path
+        BENCHMARKS["quality"] = functools.partial(quality.run, opts=opts)
     run_then_exit(main(names, mode, json_path, md_path))
 
 

@@ -17,13 +17,15 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.evalset import CORPUS, EvalQuestion, load_questions
 from bench.quality_runs import Graded, baseline_run, system_run
 from bench.rankers import build_bm25
-from bench.report import Result, Target, md_table
+from bench.report import Result, Target, md_table, save
 from bench.stack import BenchStack
+from bench.stats import machine
 from providers.llm import build_chat_client
 from stack.llm_server import LlamaServer, default_model_path
 from tests.conftest import free_port
@@ -51,6 +53,10 @@ class QualityOptions:
     rounds: int | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None
+    # Where each finished question's numbers are saved at once, so a long run on a shared
+    # machine that is stopped part way still leaves its table (marked partial).
+    json_path: Path | None = None
+    md_path: Path | None = None
 
 
 @contextlib.asynccontextmanager
@@ -69,6 +75,10 @@ async def model_settings(mode: str, opts: QualityOptions) -> AsyncIterator[dict[
             "llm_base_url": server.base_url,
             "llm_model": ALIAS,
             "llm_structured_output": "llama_schema",
+            # One llama.cpp slot serves the worker's concurrent calls in turn; on a busy shared
+            # machine a queued call can wait past the default 300 s and be sent again, which
+            # measures the machine's load rather than the product.
+            "llm_timeout_s": 1200.0,
         }
     finally:
         await asyncio.to_thread(server.stop)
@@ -99,6 +109,7 @@ async def measure(mode: str, opts: QualityOptions) -> tuple[list[Graded], str]:
                     theirs = await _or_error("baseline", q, baseline_run(chat, index, q))
                     graded += [mine, theirs]
                     print(f"  {q.id}: system {_brief(mine)}; baseline {_brief(theirs)}", flush=True)
+                    checkpoint(mode, opts, graded, str(stack.settings.llm_model), len(questions))
         model = str(stack.settings.llm_model)
     return graded, model
 
@@ -224,6 +235,19 @@ def write_section(result: Result, md_path: Path, stamp: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + body + "\n"
     md_path.write_text(text)
+
+
+def checkpoint(
+    mode: str, opts: QualityOptions, graded: list[Graded], model: str, total: int
+) -> None:
+    done = len(graded) // 2
+    if opts.json_path is None or done >= total:
+        return  # the last question's numbers are saved whole by the caller
+    result = tabulate(graded, model)
+    result.title += f" (partial: {done} of {total} questions)"
+    save([result], machine(), mode, opts.json_path, None)
+    if opts.md_path is not None:
+        write_section(result, opts.md_path, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 async def run(mode: str, opts: QualityOptions | None = None) -> Result:
