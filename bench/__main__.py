@@ -1,5 +1,8 @@
 """`uv run python -m bench all [--quick]` or `... -m bench facade waiting ...`.
 
+`uv run python -m bench quality [--limit N] [--questions id,id] [--rounds N]` runs the
+end-to-end report quality benchmark on the eval set (docs/quality.md).
+
 Runs each benchmark on its own fresh embedded stack, prints its table as it finishes, then
 writes the JSON (`--json`) and the Markdown report (`--md`, `docs/benchmarks.md` for `all`).
 """
@@ -7,13 +10,24 @@ writes the JSON (`--json`) and the Markdown report (`--md`, `docs/benchmarks.md`
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import facade, local_model, orchestration, recovery, retrieval, sse_streams, waiting
+from bench import (
+    facade,
+    local_model,
+    orchestration,
+    quality,
+    recovery,
+    retrieval,
+    sse_streams,
+    waiting,
+)
 from bench.report import Result, load, save, text_table, write_md
 from bench.stats import machine
 from runtime.process_exit import run_then_exit
@@ -27,10 +41,15 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[Result]]] = {
     "sse": sse_streams.run,
     "local_model": local_model.run,
     "retrieval": retrieval.run,
+    "quality": quality.run,
 }
 # Benchmarks that need no stack: not part of `all` (whose report describes the stack), and with
 # their own JSON, so running one alone does not overwrite the stack benchmarks' numbers.
-STANDALONE = {"retrieval": ROOT / "docs" / "retrieval.json"}
+STANDALONE = {
+    "retrieval": ROOT / "docs" / "retrieval.json",
+    "quality": ROOT / "docs" / "quality.json",
+}
+QUALITY_MD = ROOT / "docs" / "quality.md"
 COMMENTARY = ROOT / "bench" / "commentary.md"
 
 
@@ -52,7 +71,14 @@ async def main(names: list[str], mode: str, json_path: Path, md_path: Path | Non
         results.append(result)
         print(text_table(result), flush=True)
     commentary = COMMENTARY.read_text() if COMMENTARY.exists() else ""
-    save(results, machine(), mode, json_path, md_path, commentary)
+    if names == ["quality"]:
+        # Its Markdown is a section of docs/quality.md, not the Benchmarks page.
+        save(results, machine(), mode, json_path, None)
+        if md_path is not None and results:
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            quality.write_section(results[0], md_path, stamp)
+    else:
+        save(results, machine(), mode, json_path, md_path, commentary)
     print(f"\nwrote {json_path}" + (f" and {md_path}" if md_path else ""))
     return 1 if failed else 0
 
@@ -72,6 +98,12 @@ def cli() -> None:
         metavar="JSON",
         help="only write the Markdown again from a saved JSON (and commentary)",
     )
+    quality_group = parser.add_argument_group("quality")
+    quality_group.add_argument("--limit", type=int, help="only the first N questions")
+    quality_group.add_argument("--questions", help="only these question ids, comma-separated")
+    quality_group.add_argument("--rounds", type=int, help="research rounds per run (depth)")
+    quality_group.add_argument("--llm-base-url", help="an OpenAI-compatible endpoint to use")
+    quality_group.add_argument("--llm-model", help="the model to ask at --llm-base-url")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.render:
@@ -90,6 +122,17 @@ def cli() -> None:
         default_json = STANDALONE[names[0]]
     json_path = args.json or default_json
     md_path = args.md or (ROOT / "docs" / "benchmarks.md" if run_all else None)
+    if names == ["quality"]:
+        opts = quality.QualityOptions(
+            limit=args.limit,
+            questions=args.questions.split(",") if args.questions else None,
+            rounds=args.rounds,
+            llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model,
+        )
+        md_path = args.md or (QUALITY_MD if mode != "tiny" else None)
+        opts.json_path, opts.md_path = json_path, md_path
+        BENCHMARKS["quality"] = functools.partial(quality.run, opts=opts)
     run_then_exit(main(names, mode, json_path, md_path))
 
 
