@@ -158,18 +158,15 @@ class ReportWriter:
             why.append(have.format(numbers) + " no supported claim")
         if report.claims and not progress.citations:
             why.append("no citations")
-        if progress.citations_dropped:
-            why.append(
-                _count(progress.citations_dropped, "citation") + " to unread sources dropped"
-            )
+        # Not gaps of a checked report: model claims citing unread sources were refused before
+        # it was written (citations_dropped), and it quotes passages, not notes (a small model
+        # takes none that pass their check, and the extractive floor needs none).
         if progress.sources_failed:
             why.append(_count(progress.sources_failed, "source") + " could not be read")
         if progress.searches_failed:
             why.append(_count(progress.searches_failed, "search", "searches") + " failed")
         if not progress.sources_read:
             why.append("no sources read")
-        if not progress.notes:
-            why.append("no notes taken")
         return "; ".join(why)
 
     def has_gaps(self) -> bool:

@@ -110,7 +110,10 @@ class FakeLLM:
             with self.lock:
                 self.in_flight -= 1
         self.max_tokens = body.get("max_tokens")
-        content = self._reply(kind, prompt)
+        if kind == "ReportDraft" and _asks_for_paragraphs(body):
+            content = _paragraphs_draft(prompt)  # a worker released before reports had claims
+        else:
+            content = self._reply(kind, prompt)
         if fault == "garbled":
             # A well-formed reply whose content is not the JSON asked for: the client re-asks.
             content = "Sure! Here is what I found: " + content[: len(content) // 2]
@@ -179,6 +182,20 @@ class FakeLLM:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+
+def _asks_for_paragraphs(body: dict[str, Any]) -> bool:
+    """True when the schema asked for is the report draft of before claims (a summary and
+    sections of paragraphs), as a released worker in the upgrade tests asks."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+    return "summary" in (schema.get("properties") or {})
+
+
+def _paragraphs_draft(prompt: str) -> str:
+    numbers = list(dict.fromkeys(int(n) for n in re.findall(r"^\[(\d+)\] ", prompt, flags=re.M)))
+    paragraph = {"text": "The sources agree on the main points.", "citations": numbers}
+    sections = [{"heading": "Findings", "paragraphs": [paragraph]}]
+    return json.dumps({"title": "Report", "summary": "What the sources say.", "sections": sections})
 
 
 def _kind(body: dict[str, Any]) -> str:
