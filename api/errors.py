@@ -31,9 +31,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 Subject = Literal["run", "approval"]
 
 # Update validators name their refusal in ApplicationError.type; the status follows the meaning:
-# a conflict with the run's current state, or a body the workflow cannot accept.
+# a conflict with the run's current state, a body the workflow cannot accept, or a thing the
+# path names that the run does not hold (a claim id: api/routes/claims.py).
 CONFLICT_CODES = frozenset({"wrong_stage", "nothing_pending"})
 UNPROCESSABLE_CODES = frozenset({"unknown_question", "empty_answer", "invalid_decision"})
+NOT_FOUND_CODES = frozenset({"unknown_claim"})
 
 HTTP_CODES = {
     400: "bad_request",
@@ -119,7 +121,7 @@ def temporal_api_error(err: BaseException, subject: Subject = "run") -> ApiError
 def _update_refusal(cause: BaseException) -> ApiError:
     if isinstance(cause, ApplicationError) and cause.type:
         code = cause.type
-        status = 422 if code in UNPROCESSABLE_CODES else 409
+        status = 422 if code in UNPROCESSABLE_CODES else 404 if code in NOT_FOUND_CODES else 409
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return ApiError(status, code, cause.message, details)
     return ApiError(409, "update_rejected", str(cause) or "the workflow refused the input")

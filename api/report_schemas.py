@@ -1,13 +1,15 @@
 """The JSON form of a finished run's report (`GET /runs/{id}/report?format=json`): its sections,
 the citations with the passages behind each `[n]`, the HTML the page shows and, for a run that
-wrote its report as claims (domain/report.py), every claim with its evidence and support."""
+wrote its report as claims (domain/report.py), every claim with its evidence and support; and
+the bodies of a reviewer's requests on one claim of a report under review."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas import Forbid, Identity, RequestId
 from domain.report import ClaimOrigin, Evidence, Support
 from domain.run import RunStatus
 
@@ -92,3 +94,27 @@ class ReportJson(BaseModel):
         default_factory=list, description="Unsupported or struck claims, with the reason"
     )
     counts: ClaimCounts | None = None
+
+
+# -- a reviewer's requests on one claim (api/routes/claims.py) --------------------------------
+
+
+class StrikeBody(Forbid):
+    reason: Annotated[str, StringConstraints(max_length=2000)] = Field(
+        default="", description="Why, kept with the struck claim"
+    )
+    struck_by: Identity = Field(
+        default="anonymous", description="Who strikes it; with API keys on, the key's owner"
+    )
+    request_id: RequestId | None = Field(
+        default=None, description="Idempotency key: a repeat returns the first result"
+    )
+
+
+class FindSourceBody(Forbid):
+    requested_by: Identity = Field(
+        default="anonymous", description="Who asks; with API keys on, the key's owner"
+    )
+    request_id: RequestId | None = Field(
+        default=None, description="Idempotency key: a repeat returns the first result"
+    )

@@ -1,8 +1,11 @@
-"""`research status`'s view of a report written as claims: the counts, then each claim with its
-support, its citations and the quotes behind them, and the removed claims with their reason.
+"""Claims at the command line: `research status`'s view of a report written as claims (the
+counts, then each claim with its support, its citations and the quotes behind them, and the
+removed claims with their reason), and `research claims strike | find-source`, a reviewer's
+requests on one claim of the report under review.
 
-It reads the API's report JSON (`GET /runs/{id}/report?format=json`, api/claims_json.py). All of
-the text is model output or quoted web text, so it is printed as rich `Text`, never as markup.
+The view reads the API's report JSON (`GET /runs/{id}/report?format=json`, api/claims_json.py).
+All of that text is model output or quoted web text, so it is printed as rich `Text`, never as
+markup.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from cli.client import ApiClient, ApiError
+from cli.client import DEFAULT_API_URL, ApiClient, ApiError
+from cli.common import ApiKey, ApiUrl, RunId, api_client, stdout
 from domain.run import Progress
 
 ShowClaims = Annotated[
@@ -96,3 +100,46 @@ def print_claims(out: Console, report: dict[str, Any]) -> None:
     for n in uncovered:
         item = items[n - 1] if 0 < n <= len(items) else ""
         out.print(Text(f"no supported claim for plan item {n}: {item}", style="yellow"))
+
+
+# -- a reviewer's requests on one claim ------------------------------------------------------
+
+app = typer.Typer(
+    help="Strike a claim from the report under review, or ask the run to find a source for one.",
+    no_args_is_help=True,
+)
+ClaimId = Annotated[
+    str, typer.Argument(help="The claim's id (data-claim on the run page)", show_default=False)
+]
+
+
+@app.command("strike")
+def strike(
+    run_id: RunId,
+    claim_id: ClaimId,
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why, kept with the claim")] = "",
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """Take one claim out of the report waiting for review (kept in its JSON as struck)."""
+    with api_client(api_url, api_key) as client:
+        result = client.strike_claim(run_id, claim_id, reason.strip())
+    revision = result.get("revision") if isinstance(result, dict) else None
+    stdout().print(
+        Text(f"struck claim {claim_id} from the report of run {run_id} (revision {revision})")
+    )
+
+
+@app.command("find-source")
+def find_source(
+    run_id: RunId,
+    claim_id: ClaimId,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    api_key: ApiKey = None,
+) -> None:
+    """Send the report back to search once for a source for this claim (uses a revision)."""
+    with api_client(api_url, api_key) as client:
+        result = client.find_source(run_id, claim_id)
+    revision = result.get("revision") if isinstance(result, dict) else None
+    after = f"; revision {revision + 1} comes for review" if isinstance(revision, int) else ""
+    stdout().print(Text(f"run {run_id} searches for a source for claim {claim_id}{after}"))

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -148,6 +149,13 @@ class ApiClient:
             body["budget"] = budget  # new limits, for a run paused on its budget
         return self._send_input(f"/runs/{run_id}/acceptance", body)
 
+    def strike_claim(self, run_id: str, claim_id: str, reason: str = "") -> Any:
+        body = {"reason": reason} if reason else {}
+        return self._send_input(_claim_path(run_id, claim_id, "strike"), body)
+
+    def find_source(self, run_id: str, claim_id: str) -> Any:
+        return self._send_input(_claim_path(run_id, claim_id, "find-source"), {})
+
     def _send_input(self, path: str, body: dict[str, Any]) -> Any:
         """POST a person's input with a fresh request id, sent again with the same id while the
         API's reply is lost (a dropped connection, an API coming back, a 502/503/504): the run
@@ -210,6 +218,11 @@ def configured_api_key() -> str | None:
         # Some other setting on this machine is malformed; that is not the client's business.
         return None
     return key.get_secret_value() if key else None
+
+
+def _claim_path(run_id: str, claim_id: str, action: str) -> str:
+    # A claim id is the model's or the writer's text: quoted whole, so it stays one path segment.
+    return f"/runs/{run_id}/claims/{quote(claim_id, safe='')}/{action}"
 
 
 def _api_error(response: httpx.Response) -> ApiError:

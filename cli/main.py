@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from cli import commands, outputs, watch
+from cli import claims, commands, outputs, watch
 from cli.ask import (
     EXIT_API_ERROR,
     EXIT_INTERRUPTED,
@@ -49,6 +49,7 @@ for name, command in (
     ("sources", outputs.sources),
 ):
     app.command(name)(command)
+app.add_typer(claims.app, name="claims")
 
 
 @app.command()

@@ -2,8 +2,9 @@
 // review with Accept and Reject-with-comment. The API decides what is allowed; a refusal is
 // shown with the API's own message.
 
-import { busy, el, newRequestId, runPath, sendInput, showError, when } from "./common.js";
+import { api, busy, el, newRequestId, runPath, sendInput, showError, when } from "./common.js";
 import { serverHtml } from "./citations.js";
+import { addClaimActions } from "./claim_actions.js";
 
 const TITLES = {
   clarification: "The run asks you first",
@@ -203,5 +204,29 @@ export function renderPending(box, runId, pending, { onDone, onCite, usage }) {
   const doc = pending.content_html
     ? serverHtml(attrs, pending.content_html, onCite)
     : el("article", attrs, el("p", { class: "muted" }, "The text under review is not available."));
-  box.append(doc, decisionForm(runId, pending, onDone));
+  box.append(doc);
+  if (pending.kind === "report" && pending.content_html) box.append(claimControls(doc, runId, onDone));
+  box.append(decisionForm(runId, pending, onDone));
+}
+
+// A report written as claims gets Strike / Find a source on each claim. After a strike the
+// report under review is fetched again (the run re-rendered it), so the claim shows as struck.
+function claimControls(doc, runId, onDone) {
+  const alert = el("div", { class: "alert", role: "alert", hidden: true, id: "claims-error" });
+  const decorate = () => addClaimActions(doc, runId, alert, { onStruck: reload, onFound: onDone });
+  const reload = async () => {
+    try {
+      const view = await api("GET", runPath(runId, "?pending_html=true"));
+      const html = view.pending?.kind === "report" ? view.pending.content_html : null;
+      if (html) {
+        doc.innerHTML = html; // the server's sanitised HTML, as serverHtml puts it in
+        decorate();
+      }
+    } catch (err) {
+      showError(alert, err);
+    }
+    onDone();
+  };
+  decorate();
+  return alert;
 }
