@@ -33,7 +33,9 @@ Subject = Literal["run", "approval"]
 # Update validators name their refusal in ApplicationError.type; the status follows the meaning:
 # a conflict with the run's current state, or a body the workflow cannot accept.
 CONFLICT_CODES = frozenset({"wrong_stage", "nothing_pending"})
-UNPROCESSABLE_CODES = frozenset({"unknown_question", "empty_answer", "invalid_decision"})
+UNPROCESSABLE_CODES = frozenset(
+    {"unknown_question", "empty_answer", "invalid_decision", "invalid_plan"}
+)
 
 HTTP_CODES = {
     400: "bad_request",
