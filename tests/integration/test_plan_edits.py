@@ -9,6 +9,7 @@ are refused with their error codes and change nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,10 +18,12 @@ from temporalio.worker import Worker
 
 from api.deps import get_temporal_client
 from api.main import create_app
+from cli.ask import EXIT_API_ERROR, EXIT_USAGE
 from domain.plan import plan_lines, plan_text
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.frontends import RUNS, code, handle_of, pending, poll
+from tests.helpers.frontends import RUNS, Cli, code, handle_of, ok, one_line_error, pending, poll
+from tests.live import ThreadedApi
 from workflows.research import ResearchWorkflow
 
 QUESTION = "What are the main ways to store energy on the power grid?"
@@ -103,3 +106,25 @@ async def test_an_edited_plan_is_researched_and_recorded_once(
     # The drafted items that were reworded ("Costs and limits of", "Write ... a citation")
     # gave no query: the run followed the edited plan, not the draft.
     assert not any("costs" in q or "citation" in q for q in queries), queries
+
+
+async def test_the_cli_accepts_an_edited_plan(
+    cli: Cli, live_api: ThreadedApi, worker: Worker, llm: FakeLLM, run_id: str, tmp_path: Path
+) -> None:
+    options = {"clarify": False, "require_plan_approval": True, "require_acceptance": False}
+    async with httpx.AsyncClient(base_url=live_api.url) as api:
+        body = {"question": QUESTION, "run_id": run_id, "options": options | {"depth": 1}}
+        assert (await api.post(RUNS, json=body)).status_code == 202
+        await poll(api, run_id, pending("plan"))
+        ok(await cli("status", run_id), "--plan-file FILE")
+
+        plan_file = tmp_path / "plan.txt"
+        plan_file.write_text("1. " + NEW_ITEMS[0] + "\n\n- " + NEW_ITEMS[1] + "\n")
+        both = await cli("accept", run_id, "--plan", "x", "--plan-file", str(plan_file))
+        one_line_error(both, EXIT_USAGE, "give --plan items or --plan-file")
+        short = await cli("accept", run_id, "--plan", "ab")
+        one_line_error(short, EXIT_API_ERROR, "the API refused: invalid_plan")
+        ok(await cli("accept", run_id, "--plan-file", str(plan_file)), "edited to 2 items")
+
+        final = await poll(api, run_id, lambda v: v["status"].startswith("completed"))
+        assert final["plan"] == plan_text(NEW_ITEMS[:2])
