@@ -34,7 +34,9 @@ Subject = Literal["run", "approval"]
 # a conflict with the run's current state, a body the workflow cannot accept, or a thing the
 # path names that the run does not hold (a claim id: api/routes/claims.py).
 CONFLICT_CODES = frozenset({"wrong_stage", "nothing_pending"})
-UNPROCESSABLE_CODES = frozenset({"unknown_question", "empty_answer", "invalid_decision"})
+UNPROCESSABLE_CODES = frozenset(
+    {"unknown_question", "empty_answer", "invalid_decision", "invalid_plan"}
+)
 NOT_FOUND_CODES = frozenset({"unknown_claim"})
 
 HTTP_CODES = {

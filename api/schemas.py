@@ -157,6 +157,14 @@ class DecisionBody(Decision, Forbid):
     budget: BudgetLimitsBody | None = Field(
         default=None, description="With accepted=true on a `budget` pause: the extended limits"
     )
+    # Loose caps against abuse only: the run checks the plan itself (1 to 12 items of 3 to 300
+    # characters, domain/plan.py) and refuses a bad one as `invalid_plan`, so there is one rule.
+    plan: list[Annotated[str, StringConstraints(max_length=2000)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="With accepted=true at plan review: the edited plan (1 to 12 items, each 3 "
+        "to 300 characters) that the run researches instead of its draft",
+    )
     decided_by: Identity = "anonymous"
     request_id: RequestId | None = Field(
         default=None, description="Idempotency key: a repeat returns the first result"

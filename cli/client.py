@@ -140,13 +140,20 @@ class ApiClient:
         return self._send_input(f"/runs/{run_id}/clarification", body)
 
     def decide(
-        self, run_id: str, accepted: bool, comment: str = "", budget: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        accepted: bool,
+        comment: str = "",
+        budget: dict[str, Any] | None = None,
+        plan: list[str] | None = None,
     ) -> Any:
         body: dict[str, Any] = {"accepted": accepted}
         if comment:
             body["comment"] = comment
         if budget:
             body["budget"] = budget  # new limits, for a run paused on its budget
+        if plan is not None:
+            body["plan"] = plan  # the edited plan, at plan review
         return self._send_input(f"/runs/{run_id}/acceptance", body)
 
     def strike_claim(self, run_id: str, claim_id: str, reason: str = "") -> Any:

@@ -17,8 +17,11 @@ from cli.common import (
     ApiKey,
     ApiUrl,
     AsJson,
+    PlanFile,
+    PlanItem,
     RunId,
     api_client,
+    edited_plan,
     emit_json,
     emit_markdown,
     fail,
@@ -131,8 +134,9 @@ def print_status(out: Console, view: RunView) -> None:
             f"--max-duration 2h, or research stop {view.run_id} (partial report)"
         )
     else:
+        edit = " [--plan-file FILE, one item a line]" if pending.kind == "plan" else ""
         out.print(
-            f"decide    research accept {view.run_id} [-m comment], "
+            f"decide    research accept {view.run_id} [-m comment]{edit}, "
             f"or research reject {view.run_id} -m 'what to change'"
         )
 
@@ -178,20 +182,24 @@ def accept(
         str | None,
         typer.Option(help="Budget pause: the run's new time limit (90m, 2h, 1d, PT2H)"),
     ] = None,
+    plan: PlanItem = None,
+    plan_file: PlanFile = None,
     api_url: ApiUrl = DEFAULT_API_URL,
     api_key: ApiKey = None,
 ) -> None:
-    """Accept the plan or report a run waits on, or extend a budget it ran out of."""
+    """Accept the plan (as drafted or edited) or report a run waits on, or extend its budget."""
+    items = edited_plan(plan, plan_file)
     try:
         limits = budget_limits(max_tokens, max_cost_usd, max_duration)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     with api_client(api_url, api_key) as client:
-        result = client.decide(run_id, True, comment, budget=limits or None)
+        result = client.decide(run_id, True, comment, budget=limits or None, plan=items)
     if isinstance(result, dict) and result.get("subject") == "budget":
         stdout().print(f"extended the budget of run {run_id}: {limits_text(limits)}")
         return
-    stdout().print(f"accepted the {_subject(result)} of run {run_id}")
+    edited = "" if items is None else f", edited to {len(items)} items"
+    stdout().print(f"accepted the {_subject(result)} of run {run_id}{edited}")
     if limits:
         # The decision was about a plan or report: the run had not paused on its budget.
         stderr().print("note: the new limits were not used; the run was not paused on its budget")

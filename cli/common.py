@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.json import JSON
 from rich.markdown import Markdown
 
-from cli.ask import EXIT_API_ERROR, EXIT_UNREACHABLE
+from cli.ask import EXIT_API_ERROR, EXIT_UNREACHABLE, EXIT_USAGE
 from cli.client import API_KEY_ENV, API_URL_ENV, ApiClient, ApiError, ApiUnreachable
 
 ApiUrl = Annotated[str, typer.Option("--api-url", envvar=API_URL_ENV, help="API base URL")]
@@ -31,6 +32,33 @@ ApiKey = Annotated[
 ]
 RunId = Annotated[str, typer.Argument(help="The run's id", show_default=False)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON as it came")]
+PlanItem = Annotated[
+    list[str] | None,
+    typer.Option("--plan", help="Plan review: an item of your edited plan (repeat, in order)"),
+]
+PlanFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan-file",
+        help="Plan review: your edited plan, one item per line ('-' reads stdin)",
+        dir_okay=False,
+        allow_dash=True,
+    ),
+]
+
+
+def edited_plan(items: list[str] | None, path: Path | None) -> list[str] | None:
+    """The edited plan from `--plan` items or a `--plan-file` (blank lines skipped), or None
+    when neither was given; the run checks the items and says what is wrong with them."""
+    if items and path is not None:
+        fail("give --plan items or --plan-file, not both", EXIT_USAGE)
+    if path is None:
+        return items or None
+    try:
+        text = typer.get_text_stream("stdin").read() if str(path) == "-" else path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the plan file: {exc}", EXIT_USAGE)
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def fail(message: str, code: int) -> NoReturn:

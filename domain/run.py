@@ -124,6 +124,12 @@ class Decision(BaseModel):
     budget: BudgetLimits | None = Field(
         default=None, description="With accepted=true on a `budget` pause: the extended limits"
     )
+    # Checked by the update validator (domain/plan.py), not here, so a bad plan is refused
+    # with an error_code (`invalid_plan`) a caller can act on.
+    plan: list[str] | None = Field(
+        default=None,
+        description="With accepted=true at plan review: the edited plan that replaces the draft",
+    )
 
 
 class StopRequest(BaseModel):

@@ -39,7 +39,7 @@ from workflows.human import Expired, HumanWaits
 from workflows.notify import Notifier
 from workflows.reading import SourceReader
 from workflows.reminders import Reminders
-from workflows.review import ReviewGate, refuse
+from workflows.review import ReviewGate, edited_plan, refuse
 from workflows.rounds import ResearchRounds
 from workflows.search_attributes import artifact_folder
 from workflows.tracker import RunTracker
@@ -224,6 +224,9 @@ class ResearchWorkflow:
             self.track.stage(Stage.plan_review, "waiting for plan approval")
             decision = await self.human.review("plan", revision, content=state.plan)
             if decision.accepted:
+                if decision.plan is not None:  # state and an event only: no patch needed
+                    state.plan = edited_plan(self.track, state.plan, decision)
+                    self.track.view.plan = state.plan
                 return
             comment = decision.comment
 

@@ -12,7 +12,10 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows.tracker import RunTracker
+
 with workflow.unsafe.imports_passed_through():
+    from domain.plan import compare_plans, plan_lines, plan_problem, plan_text
     from domain.report import StrikeClaim
     from domain.run import (
         ClarificationAnswer,
@@ -31,6 +34,28 @@ MAX_COMMENT_CHARS = 20_000
 def refuse(error_code: str, message: str) -> ApplicationError:
     # The type doubles as the API's error_code, so the facade maps it without parsing text.
     return ApplicationError(message, type=error_code, non_retryable=True)
+
+
+def edited_plan(track: RunTracker, plan: str, decision: Decision) -> str:
+    """The plan text a reviewer's accepted edit gives, recorded as a `plan_edited` event.
+
+    Changes state and the event log only, no command, so it needs no `workflow.patched`: runs
+    recorded before plan edits have no `plan` in their decisions and never come here.
+    """
+    assert decision.plan is not None  # the validator checked it (`plan_problem`)
+    text = plan_text(decision.plan)
+    edit = compare_plans(plan_lines(plan), plan_lines(text))
+    by = decision.decided_by
+    track.event(
+        "plan_edited",
+        f"plan edited by {by}: {edit.summary}",
+        by=by,
+        items=len(decision.plan),
+        added=edit.added,
+        removed=edit.removed,
+        changed=edit.changed,
+    )
+    return text
 
 
 class ReviewGate:
@@ -64,7 +89,9 @@ class ReviewGate:
         )
         if record is None:
             return None
-        if record.request != request.model_dump_json():
+        # Compared as models, not JSON text: a record written before a field was added to the
+        # request (Decision.plan) still matches the same request sent again after the upgrade.
+        if type(request).model_validate_json(record.request) != request:
             raise refuse(
                 "request_id_reused", "this request id was already used for another request"
             )
@@ -91,6 +118,8 @@ class ReviewGate:
             )
         if self.decision is not None:
             raise refuse("nothing_pending", "a decision was already taken for this review")
+        if decision.plan is not None:
+            self._validate_plan_edit(decision)
         if self.pending.kind == "budget":
             if decision.accepted and decision.budget is None:
                 raise refuse("invalid_decision", "to go on, send the new limits in `budget`")
@@ -101,6 +130,21 @@ class ReviewGate:
             raise refuse("revision_limit", "no revisions left: accept it, or stop the run")
         if len(decision.comment) > MAX_COMMENT_CHARS:
             raise refuse("invalid_decision", f"comment is longer than {MAX_COMMENT_CHARS} chars")
+
+    def _validate_plan_edit(self, decision: Decision) -> None:
+        assert self.pending is not None and decision.plan is not None
+        if self.pending.kind != "plan":
+            raise refuse(
+                "wrong_stage", f"an edited plan is taken at plan review, not at {self.pending.kind}"
+            )
+        if not decision.accepted:
+            raise refuse(
+                "invalid_decision",
+                "an edited plan is sent with accepted=true; to have it redrafted, reject with a "
+                "comment and no plan",
+            )
+        if (problem := plan_problem(decision.plan)) is not None:
+            raise refuse("invalid_plan", problem)
 
     def validate_answer(self, answer: ClarificationAnswer) -> None:
         if self.replay("answer", answer) is not None:

@@ -89,22 +89,40 @@ function clarificationForm(runId, pending, onDone) {
   return form;
 }
 
+// The plan's items, one per line, without their numbers: what the edit box starts from.
+function planItems(content) {
+  return (content || "").split("\n").map((line) => line.replace(/^\s*\d{1,2}[.)]\s*/, "").trim()).filter(Boolean);
+}
+
 function decisionForm(runId, pending, onDone) {
   const alert = el("div", { class: "alert", role: "alert", hidden: true });
   const comment = el("textarea", { id: "decision-comment", name: "comment", rows: 3 });
-  const decide = async (accepted) => {
+  // At plan review: the plan as editable items; "Accept edited plan" sends them (the API checks them).
+  const items = planItems(pending.content);
+  const planBox =
+    pending.kind === "plan"
+      ? el("textarea", { id: "plan-edit", name: "plan", rows: Math.max(items.length + 1, 4) })
+      : null;
+  if (planBox) planBox.value = items.join("\n");
+  const decide = async (accepted, edited = false) => {
     const body = { accepted, comment: comment.value, decided_by: signedBy(form), request_id: newRequestId() };
+    if (edited) body.plan = planBox.value.split("\n").map((line) => line.trim()).filter(Boolean);
     try {
       await busy(form, () => sendInput(runPath(runId, "/acceptance"), body));
-      done(form, accepted ? `Accepted. The run goes on.` : `Sent back with your comment.`);
+      const text = edited ? "Edited plan accepted. The run researches it." : "Accepted. The run goes on.";
+      done(form, accepted ? text : `Sent back with your comment.`);
       onDone();
     } catch (err) {
       showError(alert, err);
     }
   };
+  const editor = planBox
+    ? [el("label", { for: "plan-edit" }, "Edit the plan: one item per line (add, remove or reword items)"), planBox]
+    : [];
   const form = el(
     "form",
     { id: "decision-form", class: "stack", onsubmit: (e) => e.preventDefault() },
+    editor,
     el("label", { for: "decision-comment" }, "Comment (say what to change when you reject)"),
     comment,
     alert,
@@ -112,6 +130,9 @@ function decisionForm(runId, pending, onDone) {
       "div",
       { class: "actions" },
       el("button", { type: "button", class: "primary", onclick: () => decide(true) }, "Accept"),
+      planBox
+        ? el("button", { type: "button", id: "accept-edited", onclick: () => decide(true, true) }, "Accept edited plan")
+        : null,
       el("button", { type: "button", class: "danger", onclick: () => decide(false) }, "Reject with comment"),
       nameField(),
     ),
