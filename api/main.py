@@ -20,7 +20,16 @@ from api.guard import GuardMiddleware
 from api.limits import StreamSlots
 from api.middleware import RequestContextMiddleware
 from api.owners import OwnerCache
-from api.routes import approvals, events, meta, run_actions, run_files, run_outputs, runs
+from api.routes import (
+    approvals,
+    events,
+    followups,
+    meta,
+    run_actions,
+    run_files,
+    run_outputs,
+    runs,
+)
 from api.routes import codec as codec_server
 from api.routes.codec import CodecCORS, codec_origins
 from api.temporal import TemporalConnector
@@ -87,7 +96,7 @@ def create_app(
     app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, tracer=get_tracer(tracer_provider))
     # The web page goes last: its `/` and `/runs/{id}` must never shadow an API route.
-    for module in (runs, run_actions, run_outputs, run_files, events, approvals, meta):
+    for module in (runs, followups, run_actions, run_outputs, run_files, events, approvals, meta):
         app.include_router(module.router)
     # The seeds' own contracts (api/contracts/), before the web page like every API route.
     app.include_router(research_api.router)
