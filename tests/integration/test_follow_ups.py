@@ -16,9 +16,21 @@ from temporalio.worker import Worker
 
 from activities.table import READ_SOURCE
 from api.runs_service import run_workflow_id
+from cli.ask import EXIT_API_ERROR
 from settings import Settings
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.frontends import FAST, RUNS, code, keyed_clients, pending, poll, with_keys
+from tests.helpers.frontends import (
+    FAST,
+    RUNS,
+    Cli,
+    code,
+    handle_of,
+    keyed_clients,
+    ok,
+    pending,
+    poll,
+    with_keys,
+)
 from workflows.research import ResearchWorkflow
 
 SUFFIX = uuid.uuid4().hex[:8]
@@ -115,3 +127,16 @@ async def test_an_unfinished_run_cannot_be_followed_up(
         assert code(resp) == (409, "run_not_finished"), resp.text
         assert (await ada.get(f"{RUNS}/{waiting}/followups")).json()["runs"] == []
         await ada.post(f"{RUNS}/{waiting}/cancel", json={})
+
+
+async def test_the_cli_asks_a_follow_up(cli: Cli, client: Client, worker: Worker, llm: FakeLLM):
+    first, follow = f"cli-first-{SUFFIX}", f"cli-follow-{SUFFIX}"
+    fast = ("--depth", "1", "--breadth", "2", "--no-input")
+    # Before the first run exists (and so before it is finished), nothing can follow it up.
+    early = await cli("ask", "--follow-up", first, "--run-id", follow, "A follow-up?", *fast)
+    assert early.exit_code == EXIT_API_ERROR and "run_not_found" in early.stderr, early.stderr
+    ok(await cli("ask", "--run-id", first, QUESTION, *fast))
+    asked = await cli("ask", "--follow-up", first, "--run-id", follow, "What does it cost?", *fast)
+    assert f"following up {first}" in ok(asked) + asked.stderr
+    view = await handle_of(client, follow).query(ResearchWorkflow.get_status)
+    assert view.follow_up_of == first and view.progress.sources_reused >= 1
