@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.artifacts import ArtifactActivities
+from activities.follow_up import FollowUpActivities
 from activities.llm import LLMActivities
 from activities.notify import NotifyActivities
 from activities.read import ReadActivities
@@ -73,6 +74,7 @@ def build_activities(
         settings.notify_urls, secret, settings.notify_timeout_s, settings.notify_allow_private
     )
     support = SupportActivities(store)
+    follow_up = FollowUpActivities(store)
     return [
         llm.propose_questions,
         llm.plan,
@@ -89,6 +91,7 @@ def build_activities(
         notify.deliver,
         support.check_support,
         support.strike_claim,
+        follow_up.load_seed,
     ]
 
 

@@ -128,6 +128,8 @@ def report_prompt(req: ReportRequest, material: Material) -> str:
         f"Passages (cite each by its source number and passage id):\n"
         f"{chr(10).join(shown) or '(none)'}\n"
     )
+    if req.context:  # a follow-up run: the earlier report, so the new one builds on it
+        prompt += f"An earlier report on a related question found:\n{req.context}\n"
     if req.comment:
         if material.previous:
             prompt += f"Previous claims:\n{material.previous}\n"

@@ -99,6 +99,8 @@ class LLMActivities:
         prompt = f"Research question: {req.question}\n"
         if context:
             prompt += f"The person clarified:{context}\n"
+        if req.context:  # a follow-up run: what the run it follows found, to build on
+            prompt += f"An earlier report on a related question found:\n{req.context}\n"
         if req.previous_plan and req.comment:
             prompt += f"Previous plan:\n{req.previous_plan}\nReviewer's comment: {req.comment}\n"
         prompt += "Write a short research plan: 3 to 5 numbered steps, one line each."

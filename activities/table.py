@@ -37,6 +37,8 @@ from domain.calls import (
     SaveJson,
     SearchRequest,
     SearchResult,
+    SeedRequest,
+    SeedResult,
     StrikeRequest,
     SupportRequest,
     SupportResult,
@@ -177,6 +179,8 @@ NOTIFY_DELIVER = Activity("notify.deliver", DeliveryRequest, DeliveryOutcome, WE
 # artifacts, so it waits out a store outage like the saves do.
 CHECK_SUPPORT = Activity("support.check_support", SupportRequest, SupportResult, STORE)
 STRIKE_CLAIM = Activity("support.strike_claim", StrikeRequest, SupportResult, STORE)
+# A follow-up run's seed: reads the followed run's sources.json and report, like the check does.
+LOAD_SEED = Activity("follow_up.load_seed", SeedRequest, SeedResult, STORE)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -194,4 +198,5 @@ TABLE: tuple[Activity[object, object], ...] = (
     NOTIFY_DELIVER,
     CHECK_SUPPORT,
     STRIKE_CLAIM,
+    LOAD_SEED,
 )

@@ -24,6 +24,7 @@ from api.routes import (
     approvals,
     claims,
     events,
+    followups,
     meta,
     run_actions,
     run_files,
@@ -96,7 +97,18 @@ def create_app(
     app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, tracer=get_tracer(tracer_provider))
     # The web page goes last: its `/` and `/runs/{id}` must never shadow an API route.
-    for module in (runs, run_actions, claims, run_outputs, run_files, events, approvals, meta):
+    routers = (
+        runs,
+        followups,
+        run_actions,
+        claims,
+        run_outputs,
+        run_files,
+        events,
+        approvals,
+        meta,
+    )
+    for module in routers:
         app.include_router(module.router)
     # The seeds' own contracts (api/contracts/), before the web page like every API route.
     app.include_router(research_api.router)

@@ -27,12 +27,13 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from api.auth import Principal, ensure_owner
 from api.errors import ApiError, Subject
 from api.owners import OwnerCache
-from domain.run import ApprovalView, RunOptions, RunStatus, RunView, Stage
+from domain.run import ApprovalView, FollowUpSeed, RunOptions, RunStatus, RunView, Stage
 from domain.state import ResearchInput
 from settings import Settings
 from workflows.approval import ApprovalWorkflow
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import (
+    FOLLOW_UP_OF,
     MEMO_STATUS_KEY,
     RESEARCH_OWNER,
     RESEARCH_STAGE,
@@ -163,9 +164,11 @@ async def start_research_run(
     options: RunOptions,
     owner: str,
     owner_scoped: bool = False,
+    follow_up: FollowUpSeed | None = None,
 ) -> str:
     """Start run `run_id` for `owner` and return its workflow id (scoped by owner when
-    `owner_scoped`, i.e. keys are on: see the module docstring).
+    `owner_scoped`, i.e. keys are on: see the module docstring). A `follow_up` run (the caller
+    checked it owns the followed run) is seeded from it and linked by FollowUpOf.
 
     Raises what `Client.start_workflow` raises (a reused run id is
     `WorkflowAlreadyStartedError`); the API turns those into HTTP errors.
@@ -180,7 +183,17 @@ async def start_research_run(
         created_at=now,
         updated_at=now,
         options=options,
+        follow_up_of=follow_up.run_id if follow_up else None,
     )
+    attributes = [
+        SearchAttributePair(RESEARCH_STATUS, RunStatus.queued.value),
+        SearchAttributePair(RESEARCH_STAGE, Stage.clarifying.value),
+        # Every later request with auth on is checked against this owner.
+        SearchAttributePair(RESEARCH_OWNER, owner),
+        SearchAttributePair(TOKENS_USED, 0),
+    ]
+    if follow_up is not None:
+        attributes.append(SearchAttributePair(FOLLOW_UP_OF, follow_up.run_id))
     await client.start_workflow(
         ResearchWorkflow.run,
         ResearchInput(
@@ -189,21 +202,14 @@ async def start_research_run(
             options=options,
             created_by=owner,
             notify_deployment=bool(settings.notify_urls),
+            follow_up=follow_up,
         ),
         id=workflow_id,
         task_queue=settings.task_queue,
         # Run ids are never reused, even after the run closed: URLs and artifacts stay unique.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=summary_line(question),
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(RESEARCH_STATUS, RunStatus.queued.value),
-                SearchAttributePair(RESEARCH_STAGE, Stage.clarifying.value),
-                # Every later request with auth on is checked against this owner.
-                SearchAttributePair(RESEARCH_OWNER, owner),
-                SearchAttributePair(TOKENS_USED, 0),
-            ]
-        ),
+        search_attributes=TypedSearchAttributes(attributes),
         memo={MEMO_STATUS_KEY: initial.model_dump(mode="json")},
     )
     return workflow_id

@@ -128,6 +128,7 @@ class RunSummary(BaseModel):
     started_at: datetime
     closed_at: datetime | None = None
     temporal_status: str | None = Field(default=None, description="Temporal's execution status")
+    follow_up_of: str | None = Field(default=None, description="The run this one follows up")
 
 
 class RunList(BaseModel):

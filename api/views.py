@@ -149,6 +149,7 @@ async def run_summary(execution: WorkflowExecution) -> RunSummary:
         started_at=execution.start_time,
         closed_at=execution.close_time,
         temporal_status=execution.status.name if execution.status is not None else None,
+        follow_up_of=view.follow_up_of if view else None,
     )
 
 

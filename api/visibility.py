@@ -11,14 +11,22 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import UTC, datetime
 
 from api.errors import ApiError
+from api.schemas import ID_PATTERN
 from domain.run import RunStatus, Stage
 from settings import OWNER_PATTERN, Settings
-from workflows.search_attributes import RESEARCH_OWNER, RESEARCH_STAGE, RESEARCH_STATUS
+from workflows.search_attributes import (
+    FOLLOW_UP_OF,
+    RESEARCH_OWNER,
+    RESEARCH_STAGE,
+    RESEARCH_STATUS,
+)
 
+RUN_ID_PATTERN = re.compile(ID_PATTERN)
 _ABNORMAL = "('Canceled', 'Failed', 'Terminated', 'TimedOut')"
 _FAILED = "('Failed', 'Terminated', 'TimedOut')"
 
@@ -31,9 +39,11 @@ def runs_query(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     owner: str | None = None,
+    follow_up_of: str | None = None,
 ) -> str:
-    # Every interpolated value is an enum member, a datetime we format or an owner name from
-    # settings (OWNER_PATTERN, checked again here): no injection path.
+    # Every interpolated value is an enum member, a datetime we format, an owner name from
+    # settings (OWNER_PATTERN, checked again here) or a run id (RUN_ID_PATTERN, checked again
+    # here): no injection path.
     # A run that continued as new is one REST run over several Temporal runs: list only the
     # current link of each chain (the earlier ones are closed as ContinuedAsNew).
     clauses = [f"WorkflowType = '{workflow_type}'", "ExecutionStatus != 'ContinuedAsNew'"]
@@ -41,6 +51,10 @@ def runs_query(
         if not OWNER_PATTERN.fullmatch(owner):
             raise ValueError(f"not an owner name: {owner!r}")
         clauses.append(f"{RESEARCH_OWNER.name} = '{owner}'")
+    if follow_up_of is not None:
+        if not RUN_ID_PATTERN.fullmatch(follow_up_of):
+            raise ValueError(f"not a run id: {follow_up_of!r}")
+        clauses.append(f"{FOLLOW_UP_OF.name} = '{follow_up_of}'")
     if status is not None:
         clauses.append(_status_clause(status))
     if stage is not None:

@@ -56,19 +56,28 @@ class Asker:
     poll_s: float = 1.0
     _handled: set[tuple[str, int, str]] = field(default_factory=set)
 
-    def start(self, question: str | None, options: dict[str, Any], run_id: str | None) -> str:
-        """Start a run, or attach to `run_id` when no question is given or it already exists."""
+    def start(
+        self,
+        question: str | None,
+        options: dict[str, Any],
+        run_id: str | None,
+        follow_up: str | None = None,
+    ) -> str:
+        """Start a run (a follow-up of the finished run `follow_up`, if given), or attach to
+        `run_id` when no question is given or it already exists."""
         if question is None:
             assert run_id is not None
             return run_id
         try:
-            started = self.client.start_run(question, options, run_id)
+            started = self.client.start_run(question, options, run_id, follow_up)
         except ApiError as exc:
-            if exc.status == 409 and run_id:
+            # A follow-up's 409 may also say the run it follows is not finished: not ours.
+            if exc.status == 409 and run_id and not follow_up:
                 self.err.print(f"run {run_id} already exists; following it")
                 return run_id
             raise
-        self.err.print(f"started run [bold]{started['run_id']}[/]")
+        of = f" following up {follow_up}" if follow_up else ""
+        self.err.print(f"started run [bold]{started['run_id']}[/]{of}")
         return str(started["run_id"])
 
     def follow(self, run_id: str) -> RunView:

@@ -125,12 +125,18 @@ class ApiClient:
             raise ApiUnreachable(self.base_url, _reason(exc)) from exc
 
     def start_run(
-        self, question: str, options: dict[str, Any], run_id: str | None = None
+        self,
+        question: str,
+        options: dict[str, Any],
+        run_id: str | None = None,
+        follow_up: str | None = None,
     ) -> dict[str, Any]:
+        """Start a run; with `follow_up`, one that follows up that finished run."""
         body: dict[str, Any] = {"question": question, "options": options}
         if run_id:
             body["run_id"] = run_id
-        return self._request("POST", "/runs", json=body).json()
+        path = f"/runs/{follow_up}/followups" if follow_up else "/runs"
+        return self._request("POST", path, json=body).json()
 
     def get_run(self, run_id: str) -> RunView:
         return RunView.model_validate(self._request("GET", f"/runs/{run_id}").json())

@@ -132,17 +132,23 @@ def ask(
             "--no-input", help="Never prompt: skip clarifying questions, accept what is proposed"
         ),
     ] = False,
+    follow_up: Annotated[
+        str | None,
+        typer.Option("--follow-up", metavar="RUN", help="Follow up this finished run's report"),
+    ] = None,
 ) -> None:
     """Ask a question and follow the run to its report, answering what it asks on the way."""
     if question is None and run_id is None:
         fail("give a question, or --run-id to follow an existing run", EXIT_USAGE)
+    if follow_up is not None and question is None:
+        fail("--follow-up needs a question", EXIT_USAGE)
     err, out = Console(stderr=True, highlight=False), Console(highlight=False)
     client = ApiClient(api_url, api_key=api_key)
     asker = Asker(client, err, out, no_input=no_input, yes=yes)
     followed: str | None = None
     try:
         followed = asker.start(
-            question, run_options(breadth, depth, max_sources, plan_approval), run_id
+            question, run_options(breadth, depth, max_sources, plan_approval), run_id, follow_up
         )
         code = asker.finish(asker.follow(followed))
     except ApiUnreachable as exc:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from domain.run import ClarifyingQuestion, Usage
+from domain.run import ClarifyingQuestion, FollowUpSeed, Usage
 from domain.sources import CitedSource, Note, ReadSource, SearchHit
 
 
@@ -36,6 +36,8 @@ class PlanRequest(LLMRequest):
     clarifications: dict[str, str] = Field(default_factory=dict)
     previous_plan: str | None = None
     comment: str | None = None
+    # A follow-up run's context: what the run it follows reported ("" for other runs).
+    context: str = ""
 
 
 # Where a checked answer came from: the model, or the deterministic fallback after the model's
@@ -141,6 +143,8 @@ class ReportRequest(LLMRequest):
     # The run's sources.json (passages with ids and texts) that claims quote; empty from older
     # workflows, whose reports are then written from the notes alone.
     sources_ref: str = ""
+    # A follow-up run's context: what the run it follows reported ("" for other runs).
+    context: str = ""
 
 
 class ReportResult(BaseModel):
@@ -194,6 +198,17 @@ class StrikeRequest(BaseModel):
     json_ref: str = Field(description="The checked report's ReportDoc JSON")
     claim_id: str
     reason: str = ""
+
+
+class SeedRequest(BaseModel):
+    run_id: str = Field(description="The follow-up run's own artifact folder")
+    seed: FollowUpSeed
+
+
+class SeedResult(BaseModel):
+    sources: list[ReadSource] = Field(description="The followed run's sources, in its order")
+    notes: list[Note] = Field(default_factory=list)
+    context: str = Field(default="", description="Its report's claims, for the prompts")
 
 
 class SaveJson(BaseModel):

@@ -193,6 +193,9 @@ class Progress(BaseModel):
     claims_unsupported: int = 0
     # Reminders sent while people's input was awaited (all waits of the run).
     reminders_sent: int = 0
+    # A follow-up run's sources taken over from the run it follows (read there, not again);
+    # `sources_read` counts them too, as it counts every source in the run.
+    sources_reused: int = 0
 
 
 class RunEvent(BaseModel):
@@ -225,6 +228,22 @@ class RunView(BaseModel):
     report_json_ref: str | None = None
     sources_ref: str | None = None
     options: RunOptions = Field(default_factory=RunOptions)
+    # The REST run id of the finished run this one follows up (POST /runs/{id}/followups).
+    follow_up_of: str | None = None
+
+
+class FollowUpSeed(BaseModel):
+    """What a follow-up run starts from: the finished run it follows and that run's artifacts.
+
+    Set by the API after checking that the caller owns `run_id`; the keys are that run's own
+    (its folder is `folder`), read once by the `follow_up.load_seed` activity.
+    """
+
+    run_id: str = Field(description="The REST run id of the run followed up")
+    folder: str = Field(description="Its artifact folder: run id, plus ~<owner> when scoped")
+    sources_ref: str = Field(description="Its sources.json")
+    report_ref: str = Field(description="Its report Markdown")
+    report_json_ref: str = Field(default="", description="Its ReportDoc JSON; '' before claims")
 
 
 class TrackerState(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from domain.calls import ReportResult
 from domain.run import (
     BudgetLimits,
+    FollowUpSeed,
     GateRecord,
     RunOptions,
     RunStatus,
@@ -57,6 +58,9 @@ class RunState(BaseModel):
     # a reviewer may ask a source for, id to text (workflows/claim_review.py).
     claim_ids: list[str] = Field(default_factory=list)
     claim_texts: dict[str, str] = Field(default_factory=dict)
+    # A follow-up run's context for the plan and writer prompts: what the run it follows
+    # reported (workflows/follow_up.py); "" for every other run.
+    seed_context: str = ""
 
     @classmethod
     def begin(cls, inp: ResearchInput, now: datetime) -> RunState:
@@ -70,6 +74,7 @@ class RunState(BaseModel):
             created_at=now,
             updated_at=now,
             options=opts,
+            follow_up_of=inp.follow_up.run_id if inp.follow_up else None,
         )
         limits = BudgetLimits(
             max_tokens=opts.max_tokens,
@@ -90,5 +95,7 @@ class ResearchInput(BaseModel):
     # Set by the API when its settings name deployment webhooks (notify_urls): the run then
     # notifies them too. The URLs and secret stay in the worker's settings, out of history.
     notify_deployment: bool = False
+    # Set by the API for a follow-up run: the finished run whose sources and report seed it.
+    follow_up: FollowUpSeed | None = None
     # Set only when a run continues as new: the state of the run it continues.
     carried: RunState | None = None

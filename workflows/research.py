@@ -35,6 +35,7 @@ from workflows.calls import ActivityRunner, Stopped, StopSwitch
 from workflows.claim_review import FIND, STRIKE, ClaimReview
 from workflows.continuation import Continuation
 from workflows.event_log import FINAL_LOG_PATCH, save_final_log
+from workflows.follow_up import FollowUpSeeder
 from workflows.human import Expired, HumanWaits
 from workflows.notify import Notifier
 from workflows.reading import SourceReader
@@ -78,6 +79,7 @@ class ResearchWorkflow:
         self.continuation = Continuation(
             inp, state, self.track, self.stop_switch, lambda: self.runner.calls_done
         )
+        self.seeder = FollowUpSeeder(state, self.track, self.runner, folder, inp.follow_up)
         reader = SourceReader(state, self.track, self.runner, folder, inp.question)
         self.rounds = ResearchRounds(
             state,
@@ -180,6 +182,7 @@ class ResearchWorkflow:
         state = self.state
         if state.resume is None:  # a fresh run; one continued as new resumes where it left
             await self._clarify()
+            await self.seeder.seed_state()  # a follow-up run's sources and context (follow_up.py)
             await self._plan()
             await self.rounds.run()
         elif state.resume == "research":
@@ -214,6 +217,7 @@ class ResearchWorkflow:
                 clarifications=state.clarifications,
                 previous_plan=state.plan or None,
                 comment=comment,
+                context=state.seed_context,
             )
             result = await self.runner.call(PLAN, req, "draft the research plan")
             state.plan = result.plan

@@ -24,6 +24,9 @@ TOKENS_USED = SearchAttributeKey.for_int("TokensUsed")
 COST_USD = SearchAttributeKey.for_float("CostUSD")
 # Reminders sent while the run waited for people (workflows/reminders.py); unset until one is.
 REMINDERS_SENT = SearchAttributeKey.for_int("RemindersSent")
+# A follow-up run's link: the REST run id of the run it follows, set when it starts. Listing a
+# run's follow-ups is a visibility query on it (with ResearchOwner when keys are on).
+FOLLOW_UP_OF = SearchAttributeKey.for_keyword("FollowUpOf")
 
 OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     RESEARCH_STATUS,
@@ -33,6 +36,7 @@ OPERATOR_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     TOKENS_USED,
     COST_USD,
     REMINDERS_SENT,
+    FOLLOW_UP_OF,
 )
 
 # The names `temporal ... --search-attribute NAME=TYPE` takes for each indexed type.

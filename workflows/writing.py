@@ -60,6 +60,7 @@ class ReportWriter:
             previous_report_ref=state.report.report_ref if state.report else None,
             partial=partial,
             sources_ref=(self.track.view.sources_ref or "") if checking else "",
+            context=state.seed_context,
         )
         summary = f"write report revision {state.revision}"
         report = await self.runner.call(WRITE_REPORT, req, summary, interruptible=not partial)

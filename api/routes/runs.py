@@ -9,7 +9,9 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from temporalio.client import Client
 
+from api.auth import Principal
 from api.claims_json import pending_claims_html
 from api.deps import (
     ArtifactsDep,
@@ -22,6 +24,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.limits import check_active_runs, max_active_runs
 from api.markdown_html import fragment_html
+from api.owners import OwnerCache
 from api.routes import API_PREFIX, error_responses, run_url
 from api.runs_service import owns_unscoped_run, start_research_run
 from api.schemas import CreateRunRequest, RunCreated, RunList
@@ -35,7 +38,8 @@ from api.visibility import (
     page_token_key,
     runs_query,
 )
-from domain.run import RunStatus, RunView, Stage
+from domain.run import FollowUpSeed, RunStatus, RunView, Stage
+from settings import Settings
 from workflows.research import ResearchWorkflow
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
@@ -59,6 +63,19 @@ async def create_run(
     response: Response,
 ) -> RunCreated:
     """Start a research run (seed 002's fields included: docs/contracts.md)."""
+    return await launch_run(body, client, settings, principal, owners, response)
+
+
+async def launch_run(
+    body: CreateRunRequest,
+    client: Client,
+    settings: Settings,
+    principal: Principal | None,
+    owners: OwnerCache,
+    response: Response,
+    follow_up: FollowUpSeed | None = None,
+) -> RunCreated:
+    """Start the run `body` asks for (a follow-up of a run when `follow_up` is given)."""
     options = run_options(body, settings)
     # With auth on, the key's owner owns the run whatever the body claims: it becomes the
     # ResearchOwner search attribute that every later request is checked against.
@@ -80,6 +97,7 @@ async def create_run(
             options=options,
             owner=owner,
             owner_scoped=principal is not None,
+            follow_up=follow_up,
         )
     response.headers["Location"] = run_url(run_id)
     return RunCreated(

@@ -3,6 +3,7 @@
 
 import { API, api, badge, busy, download, el, label, runPath, showError, when } from "./common.js";
 import { SourceViewer, citedByClaims, renderSourceList, serverHtml } from "./citations.js";
+import { renderFollowUps } from "./followup.js";
 import { EventFeed } from "./live.js";
 import { pendingKey, renderPending } from "./review.js";
 
@@ -79,7 +80,11 @@ function render(view) {
   $("controls").hidden = finished;
   if (finished) {
     stopPolling();
-    if (!state.reportShown) showReport(view);
+    if (!state.reportShown) {
+      showReport(view);
+      // Only a run with a report can be followed up; any run may show the run it follows.
+      if (view.report_ref || view.follow_up_of) renderFollowUps($("followups"), runId, view);
+    }
   }
 }
 
