@@ -28,6 +28,24 @@ def locate(entry: str, folders: list[Path]) -> Path | None:
         tries = [path] if path.is_absolute() else [root / path]
         if not path.is_absolute() and path.parts and path.parts[0] == root.name:
             tries.append(root.parent / path)
-        candidates += [c.resolve() for c in tries if _inside(c.resolve(), root)]
-    existing = [c for c in candidates if c.is_file()]
+        for place in tries:
+            resolved = _resolve(place)
+            if resolved is not None and _inside(resolved, root):
+                candidates.append(resolved)
+    existing = [c for c in candidates if _is_file(c)]
     return (existing or candidates or [None])[0]
+
+
+def _resolve(path: Path) -> Path | None:
+    # A symlink loop or a name too long for the file system names no file: outside, not a 500.
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

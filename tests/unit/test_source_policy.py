@@ -165,3 +165,9 @@ async def test_providers_send_the_window_and_say_when_they_cannot() -> None:
     # Without a window nothing changes: no parameter sent, nothing ignored.
     plain = await activities.provider(ProviderSearchRequest(provider="searxng", query="grid"))
     assert "time_range" not in sent[-1] and not plain.window_ignored
+
+
+def test_a_path_the_file_system_cannot_name_is_outside_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert locate("x" * 300 + ".md", [tmp_path]) == (tmp_path / ("x" * 300 + ".md")).resolve()
+    assert locate("loop/a.md", [tmp_path]) is None  # resolving a symlink loop raises inside
