@@ -67,7 +67,7 @@ def build_activities(
     else:
         pool.close()
     search = SearchActivities(providers)
-    read = ReadActivities(index, store, web)
+    read = ReadActivities(index, store, web, settings.docs_dirs)
     artifacts = ArtifactActivities(store)
     secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     notify = NotifyActivities(

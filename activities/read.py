@@ -13,17 +13,24 @@ from domain.calls import ReadRequest
 from domain.sources import ReadSource
 from providers.artifacts import ArtifactStore, source_key
 from providers.local_index import DocumentNotFoundError, LocalIndex
+from providers.pinned import locate
 from providers.web_read import WebReader, best_passages
 
 
 class ReadActivities:
     def __init__(
-        self, index: LocalIndex, store: ArtifactStore, web: WebReader | None = None
+        self,
+        index: LocalIndex,
+        store: ArtifactStore,
+        web: WebReader | None = None,
+        folders: list[Path] | None = None,
     ) -> None:
         self.index = index
         self.store = store
         # None: no web provider is configured, so no web hit can come to be read.
         self.web = web
+        # The configured documents folders, where a run's pinned document paths are found.
+        self.folders = list(folders or [])
 
     async def aclose(self) -> None:
         """Close the web reader's HTTP client; the worker calls this when it stops."""
@@ -46,6 +53,17 @@ class ReadActivities:
 
     def _read_local(self, req: ReadRequest) -> ReadSource:
         source_id = req.hit.source_id
+        if not Path(source_id).is_absolute():
+            # A pinned document path (RunOptions.source_policy); the index keys files by their
+            # resolved absolute path.
+            found = locate(source_id, self.folders)
+            if found is None:
+                raise ApplicationError(
+                    f"{source_id!r} is not inside a configured documents folder",
+                    type="source_not_found",
+                    non_retryable=True,
+                )
+            source_id = str(found)
         try:
             key = source_key(req.run_id, source_id)
         except ValueError as exc:

@@ -21,6 +21,7 @@ from domain.calls import (
     SearchRequest,
     SearchResult,
 )
+from domain.source_policy import DateWindow
 from providers.search import (
     LocalDocsProvider,
     SearchError,
@@ -28,6 +29,8 @@ from providers.search import (
     UnknownFolderError,
     search_all,
 )
+from providers.time_range import today
+from providers.web_search import WebSearchProvider
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +73,13 @@ class SearchActivities:
                 # The API checks the name against the same settings; a worker configured
                 # otherwise cannot serve this run on any retry.
                 raise ApplicationError(str(exc), type="bad_request", non_retryable=True) from exc
+        elif isinstance(provider, WebSearchProvider) and req.window is not None:
+            found = await provider.search(req.query, req.limit, window=req.window)
         else:
             found = await provider.search(req.query, req.limit)
         hits = found[: req.limit]
         activity.logger.info("search %s %r: %d hits", req.provider, req.query, len(hits))
-        return SearchResult(hits=hits)
+        return SearchResult(hits=hits, window_ignored=window_ignored(provider, req.window))
 
     @activity.defn(name=SEARCH_ALL.name)
     async def search(self, req: SearchRequest) -> SearchResult:
@@ -114,6 +119,16 @@ class SearchActivities:
                 await close()
             except Exception:  # one client failing to close must not keep the others open
                 logger.warning("closing search provider %s failed", provider.name, exc_info=True)
+
+
+def window_ignored(provider: SearchProvider, window: DateWindow | None) -> bool:
+    """Whether `provider` searched without the run's date window (it has no way to apply it;
+    local documents carry no publication date)."""
+    if window is None:
+        return False
+    if not isinstance(provider, WebSearchProvider):
+        return True
+    return provider.window_params(window, today()) is None
 
 
 def classify_all_failed(exc: SearchError) -> ApplicationError:

@@ -21,6 +21,7 @@ from domain.run import (
     Stage,
     StopRequest,
 )
+from domain.source_policy import SourcePolicy
 
 # Client-chosen run and approval ids: safe in a workflow id, a URL and a file name.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -70,6 +71,10 @@ class ErrorBody(BaseModel):
 # -- runs -------------------------------------------------------------------------------------
 
 
+class SourcePolicyBody(SourcePolicy, Forbid):
+    """A run's source policy; a misspelt field is a 422 here too."""
+
+
 class RunOptionsBody(RunOptions, Forbid):
     max_tokens: int | None = Field(
         default=None, ge=1, le=MAX_TOKENS_BUDGET, description="Token budget of the run"
@@ -88,6 +93,9 @@ class RunOptionsBody(RunOptions, Forbid):
     )
     docs_folder: FolderName | None = Field(
         default=None, description="Search only this configured documents folder, by name"
+    )
+    source_policy: SourcePolicyBody | None = Field(
+        default=None, description="Pinned sources, domain allow/deny lists, a date window"
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from api.errors import ApiError
 from api.schemas import CreateRunRequest
 from api.seed_schemas import SeedRunStatus, SeedStatus
+from api.source_policy import check_pinned_paths
 from domain.run import TERMINAL_STATUSES, RunOptions, RunStatus, RunView
 from providers.artifacts import ArtifactStore, run_key
 from settings import Settings
@@ -80,6 +81,7 @@ def run_options(body: CreateRunRequest, settings: Settings) -> RunOptions:
             )
         options.docs_folder = folder
     options.log_llm_payload = options.log_llm_payload or body.log_llm_payload
+    check_pinned_paths(options, settings)
     return options
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.run import ClarifyingQuestion, FollowUpSeed, Usage
+from domain.source_policy import DateWindow
 from domain.sources import CitedSource, Note, ReadSource, SearchHit
 
 
@@ -77,6 +78,8 @@ class SearchRequest(BaseModel):
 
 class SearchResult(BaseModel):
     hits: list[SearchHit]
+    # The request carried a date window this provider cannot apply (it searched without one).
+    window_ignored: bool = False
 
 
 class ProvidersRequest(BaseModel):
@@ -94,6 +97,8 @@ class ProviderSearchRequest(BaseModel):
     limit: int = 5
     # The local index only: search just this configured documents folder (by name).
     folder: str | None = None
+    # The run's publication window (RunOptions.source_policy); None: no window, as before.
+    window: DateWindow | None = None
 
 
 class ReadRequest(BaseModel):

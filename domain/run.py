@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from domain.notify import NotifyOptions
+from domain.source_policy import SourcePolicy
 
 MAX_WAIT = timedelta(days=365)
 
@@ -88,6 +89,8 @@ class RunOptions(BaseModel):
     escalate_after: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
     escalate_to: str | None = Field(default=None, min_length=1, max_length=200)
     notify: NotifyOptions | None = Field(default=None, description="The run's own webhooks")
+    # Pinned sources, domain allow/deny lists, a publication window (domain/source_policy.py).
+    source_policy: SourcePolicy | None = None
 
     @model_validator(mode="after")
     def _escalation_has_a_group(self) -> RunOptions:

@@ -7,15 +7,18 @@ search activities can tell a bad key (fail now) from a rate limit (wait as asked
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
+from domain.source_policy import DateWindow
 from domain.sources import SearchHit
 from providers.ddg_html import parse_results
 from providers.http_errors import malformed, status_error, transport_error
 from providers.ranking import normalise_url
+from providers.time_range import brave_freshness, searxng_time_range, today
 
 DEFAULT_TIMEOUT_S = 15.0
 USER_AGENT = "durable-research/0.1 (+https://github.com/)"
@@ -33,6 +36,14 @@ class WebSearchProvider:
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s), headers={"user-agent": USER_AGENT}
         )
+
+    def window_params(self, window: DateWindow, on: date) -> dict[str, str] | None:
+        """The query parameters that narrow a search to `window`; None where this provider
+        cannot (providers/time_range.py says how each one maps it)."""
+        return None
+
+    def _window(self, window: DateWindow | None) -> dict[str, str]:
+        return (self.window_params(window, today()) or {}) if window is not None else {}
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         what = f"{self.name} search"
@@ -90,7 +101,9 @@ class TavilyProvider(WebSearchProvider):
         super().__init__(**kwargs)
         self.api_key = api_key
 
-    async def search(self, query: str, limit: int) -> list[SearchHit]:
+    async def search(
+        self, query: str, limit: int, window: DateWindow | None = None
+    ) -> list[SearchHit]:
         request = self.client.build_request(
             "POST",
             self.endpoint,
@@ -109,11 +122,17 @@ class BraveProvider(WebSearchProvider):
         super().__init__(**kwargs)
         self.api_key = api_key
 
-    async def search(self, query: str, limit: int) -> list[SearchHit]:
+    def window_params(self, window: DateWindow, on: date) -> dict[str, str] | None:
+        freshness = brave_freshness(window, on)
+        return None if freshness is None else {"freshness": freshness}
+
+    async def search(
+        self, query: str, limit: int, window: DateWindow | None = None
+    ) -> list[SearchHit]:
         request = self.client.build_request(
             "GET",
             self.endpoint,
-            params={"q": query, "count": min(limit, 20)},
+            params={"q": query, "count": min(limit, 20), **self._window(window)},
             headers={"x-subscription-token": self.api_key, "accept": "application/json"},
         )
         body = self._json(await self._send(request))
@@ -129,10 +148,15 @@ class SearxngProvider(WebSearchProvider):
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
-    async def search(self, query: str, limit: int) -> list[SearchHit]:
-        request = self.client.build_request(
-            "GET", f"{self.base_url}/search", params={"q": query, "format": "json"}
-        )
+    def window_params(self, window: DateWindow, on: date) -> dict[str, str] | None:
+        time_range = searxng_time_range(window, on)
+        return None if time_range is None else {"time_range": time_range}
+
+    async def search(
+        self, query: str, limit: int, window: DateWindow | None = None
+    ) -> list[SearchHit]:
+        params = {"q": query, "format": "json", **self._window(window)}
+        request = self.client.build_request("GET", f"{self.base_url}/search", params=params)
         try:
             response = await self._send(request)
         except ApplicationError as exc:
@@ -153,7 +177,9 @@ class DuckDuckGoProvider(WebSearchProvider):
     name = "duckduckgo"
     endpoint = "https://html.duckduckgo.com/html/"
 
-    async def search(self, query: str, limit: int) -> list[SearchHit]:
+    async def search(
+        self, query: str, limit: int, window: DateWindow | None = None
+    ) -> list[SearchHit]:
         request = self.client.build_request("POST", self.endpoint, data={"q": query})
         response = await self._send(request)
         if response.status_code == 202:

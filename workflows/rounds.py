@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import RunState
     from providers.ranking import fuse
 from workflows.calls import ActivityRunner
+from workflows.policy import SourcePolicyGate
 from workflows.reading import SourceReader
 from workflows.tracker import RunTracker
 
@@ -61,6 +62,7 @@ class ResearchRounds:
         self.between_rounds = between_rounds
         self.question = question
         self.options = options
+        self.policy = SourcePolicyGate(track, reader, options.source_policy, question)
 
     async def run(self, first_round: int = 1, gaps: list[str] | None = None) -> None:
         """Rounds `first_round`..depth; a run continued as new resumes with the gaps it found."""
@@ -68,6 +70,8 @@ class ResearchRounds:
         progress = self.track.view.progress
         progress.rounds_total = opts.depth
         self.track.stage(Stage.researching, "searching and reading sources")
+        if first_round == 1:
+            await self.policy.read_pinned()
         gaps = list(gaps or [])
         for round_no in range(first_round, opts.depth + 1):
             if round_no > first_round:
@@ -157,8 +161,9 @@ class ResearchRounds:
                     continue
                 if hit.source_id not in best or best[hit.source_id][0].score < hit.score:
                     best[hit.source_id] = (hit, query)
-        progress.sources_found += len(best)
-        ranked = sorted(best.values(), key=lambda pair: pair[0].score, reverse=True)
+        admitted = self.policy.admit(list(best.values()))
+        progress.sources_found += len(admitted)
+        ranked = sorted(admitted, key=lambda pair: pair[0].score, reverse=True)
         room = self.options.max_sources - len(self.state.sources)
         return ranked[: max(room, 0)]
 
@@ -185,6 +190,7 @@ class ResearchRounds:
                         limit=limit,
                         # markdown_path / docs_folder narrows the local index only.
                         folder=self.options.docs_folder if name == "local" else None,
+                        window=self.policy.window,
                     ),
                     f"search {name}: {query}",
                 )
@@ -197,6 +203,8 @@ class ResearchRounds:
         for name, outcome in zip(providers, outcomes, strict=True):
             if isinstance(outcome, SearchResult):
                 answered.append(outcome.hits)
+                if outcome.window_ignored:
+                    self.policy.window_ignored(name)
             elif isinstance(outcome, ActivityError) and not is_cancelled_exception(outcome):
                 # One provider failing leaves the others to carry the query.
                 failed.append(outcome)

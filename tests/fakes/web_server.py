@@ -59,6 +59,8 @@ class StubWeb:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.searxng_results: list[dict[str, object]] = []
+        # The query parameters of every /search request, to see what a provider sent.
+        self.searches: list[dict[str, list[str]]] = []
         # path -> random faults injected on it (the fault suite); no entry, no faults.
         self.faults: dict[str, FaultPlan] = {}
         stub = self
@@ -124,6 +126,7 @@ class StubWeb:
                 h.wfile.flush()
                 time.sleep(0.1)
         elif path == "/search":
+            self.searches.append(query)
             body = {"query": query.get("q", [""])[0], "results": self.searxng_results}
             self.send(h, 200, "application/json", json.dumps(body).encode())
         else:

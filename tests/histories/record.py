@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from domain.notify import NotifyOptions
 from domain.report import FindSource, StrikeClaim
 from domain.run import ApprovalInput, ClarificationAnswer, Decision, RunOptions, StopRequest
+from domain.source_policy import SourcePolicy
 from domain.state import ResearchInput
 from runtime.process_exit import run_then_exit
 from stack.temporal_server import TemporalDevServer
@@ -178,6 +179,21 @@ async def claims_reviewed(client: Client, queue: str) -> WorkflowHandle:
     return handle
 
 
+async def source_policy(web: StubWeb, client: Client, queue: str) -> WorkflowHandle:
+    """Pinned sources (a document, a page) read first, a pinned page on a denied domain refused,
+    and a date window sent to SearXNG: the path behind the "source-policy" patch."""
+    port = web.server.server_address[1]
+    policy = SourcePolicy(
+        pinned=["pumped_hydro.md", f"{web.base_url}/paper.pdf", f"http://localhost:{port}/x"],
+        deny_domains=["localhost"],
+        published_after=date(2026, 1, 1),
+    )
+    return await start(
+        client, queue, "policy", clarify=False, require_acceptance=False, depth=1,
+        source_policy=policy,
+    )  # fmt: skip
+
+
 Scenario = Callable[[Client, str], Awaitable[WorkflowHandle]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -192,7 +208,11 @@ SCENARIOS: dict[str, Scenario] = {
 CHAINED: dict[str, Scenario] = {"research_continued": continued}
 SUGGEST_CONTINUE_AS_NEW = {"limit.historyCount.suggestContinueAsNew": "25"}
 # Recorded with SearXNG configured beside the local documents (a stub web on loopback).
-WEB = {"research_web": web_mixed, "research_web_search_outage": web_search_outage}
+WEB = {
+    "research_web": web_mixed,
+    "research_web_search_outage": web_search_outage,
+    "research_source_policy": source_policy,
+}
 # Recorded with a stub webhook receiver on loopback.
 NOTIFY = {"research_reminded_notified": reminded}
 

@@ -41,6 +41,8 @@ def test_every_scenario_is_recorded() -> None:
         "research_claims_checked",
         # a claim struck, a source found for another: strike_claim and find_source
         "research_claims_reviewed",
+        # pinned sources read first, a denied one refused, a date window (the "source-policy" patch)
+        "research_source_policy",
     } <= names
 
 
