@@ -25,14 +25,16 @@ from workflows.search_attributes import research_workflow_id
 
 
 class FullOnceStore(ArtifactStore):
-    """The disk is full for the first write of each report revision."""
+    """The disk is full for the first write of each report revision (its .json or .md,
+    whichever comes first: the writer saves both, and the retry must get through)."""
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)  # type: ignore[arg-type]
         self.refused: list[str] = []
 
     def write_text(self, key: str, text: str) -> str:
-        if "/report-r" in key and key not in self.refused:
+        revision = key.rsplit(".", 1)[0]
+        if "/report-r" in key and revision not in {k.rsplit(".", 1)[0] for k in self.refused}:
             self.refused.append(key)
             raise OSError(errno.ENOSPC, "No space left on device", key)
         return super().write_text(key, text)

@@ -32,12 +32,14 @@ async def gate(client: Client, settings: Settings) -> AsyncIterator[tuple[Settin
         yield served
 
 
-async def start(client: Client, own: Settings, run_id: str, review: bool = False) -> WorkflowHandle:
+async def start(
+    client: Client, own: Settings, run_id: str, review: bool = False, depth: int = 1
+) -> WorkflowHandle:
     options = RunOptions(
         clarify=False,
         require_plan_approval=review,
         require_acceptance=review,
-        depth=1,
+        depth=depth,
         breadth=2,
     )
     inp = ResearchInput(run_id=run_id, question="How is grid energy stored?", options=options)
@@ -99,10 +101,12 @@ async def test_a_partial_report_after_a_stop_is_checked_too(
     client: Client, gate: tuple[Settings, ClaimsWriter], llm: FakeLLM, run_id: str
 ) -> None:
     own, writer = gate
-    llm.reset(delays={"GapsDraft": 5.0})  # a window after the notes, before the round ends
+    # Two rounds, so the gaps call after round 1 holds a 5 s window after the first notes
+    # (a one-round run asks for no gaps and may finish before the stop arrives).
+    llm.reset(delays={"GapsDraft": 5.0})
     writer.lie = True
     try:
-        handle = await start(client, own, run_id)
+        handle = await start(client, own, run_id, depth=2)
         await wait_for_status(handle, lambda v: v.progress.notes >= 1)
         await handle.signal(ResearchWorkflow.stop, StopRequest(reason="enough"))
         final = await asyncio.wait_for(handle.result(), 120)
