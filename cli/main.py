@@ -24,7 +24,8 @@ from cli.ask import (
     Asker,
     run_options,
 )
-from cli.client import DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
+from cli.client import DEFAULT_API_URL, ApiClient
+from cli.client_errors import ApiError, ApiUnreachable
 from cli.common import ApiKey, ApiUrl, fail
 from runtime.process_exit import exit_code, exit_now
 from settings import get_settings
