@@ -19,8 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.table import LOAD_SEED
 from domain.calls import SeedRequest, SeedResult
+from domain.options import FollowUpSeed
 from domain.report import ReportDoc
-from domain.run import FollowUpSeed
 from domain.sources import Note, Passage, ReadSource
 from providers.artifacts import ArtifactStore, validate_key
 

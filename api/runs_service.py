@@ -27,7 +27,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from api.auth import Principal, ensure_owner
 from api.errors import ApiError, Subject
 from api.owners import OwnerCache
-from domain.run import ApprovalView, FollowUpSeed, RunOptions, RunStatus, RunView, Stage
+from domain.options import FollowUpSeed
+from domain.run import ApprovalView, RunOptions, RunStatus, RunView, Stage
 from domain.state import ResearchInput
 from settings import Settings
 from workflows.approval import ApprovalWorkflow

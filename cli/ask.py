@@ -17,7 +17,8 @@ from rich.prompt import Confirm, Prompt
 from rich.rule import Rule
 
 from cli.budget import ask_for_limits, limits_text
-from cli.client import ApiClient, ApiError
+from cli.client import ApiClient
+from cli.client_errors import ApiError
 from domain.run import TERMINAL_STATUSES, PendingInput, RunStatus, RunView
 
 EXIT_OK = 0

@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from cli.client import DEFAULT_API_URL, ApiClient, ApiError
+from cli.client import DEFAULT_API_URL, ApiClient
+from cli.client_errors import ApiError
 from cli.common import ApiKey, ApiUrl, RunId, api_client, stdout
 from domain.run import Progress
 

@@ -1,4 +1,5 @@
-"""A small synchronous client for the REST API (v1), with the API's errors as exceptions."""
+"""A small synchronous client for the REST API (v1); the API's errors come as the exceptions
+of cli/client_errors.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from cli.client_errors import ApiError, ApiUnreachable, api_error, transport_reason
 from domain.run import RunView
 from settings import Settings
 
@@ -27,34 +29,6 @@ INPUT_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 # Replies that say the request may not have been applied yet: a proxy or the API's own
 # Temporal connection gave up. A timed-out request is not sent again: the API is there but stuck.
 RETRY_STATUSES = frozenset({502, 503, 504})
-
-
-class ApiUnreachable(Exception):
-    """Nothing answered at the API's address."""
-
-    def __init__(self, base_url: str, broken: str | None = None) -> None:
-        self.base_url = base_url
-        # Why a connection that was open stopped (None: nothing ever answered).
-        self.broken = broken
-        if broken is None:
-            message = f"cannot reach the API at {base_url}: is `research up` running?"
-        else:
-            message = f"the API at {base_url} stopped answering: {broken}"
-        super().__init__(message)
-
-
-class ApiError(Exception):
-    """The API answered with an error body `{error_code, message, details, request_id}`."""
-
-    def __init__(self, status: int, body: dict[str, Any] | None, fallback: str) -> None:
-        body = body or {}
-        self.status = status
-        self.error_code = str(body.get("error_code") or f"http_{status}")
-        self.request_id = body.get("request_id")
-        self.details = body.get("details")
-        message = str(body.get("message") or fallback or "no message")
-        suffix = f" (request {self.request_id})" if self.request_id else ""
-        super().__init__(f"{self.error_code}: {message}{suffix}")
 
 
 class ApiClient:
@@ -95,9 +69,9 @@ class ApiClient:
             raise ApiUnreachable(self.base_url) from exc
         except httpx.TransportError as exc:
             # Read timeouts and dropped connections: the API is there but not answering.
-            raise ApiUnreachable(self.base_url, _reason(exc)) from exc
+            raise ApiUnreachable(self.base_url, transport_reason(exc)) from exc
         if response.is_error:
-            raise _api_error(response)
+            raise api_error(response)
         return response
 
     @contextmanager
@@ -116,13 +90,13 @@ class ApiClient:
                     return
                 if response.is_error:
                     response.read()
-                    raise _api_error(response)
+                    raise api_error(response)
                 yield response.iter_lines()
         # Also raised while the caller reads the lines: a dropped stream is a transport error.
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiUnreachable(self.base_url) from exc
         except httpx.TransportError as exc:
-            raise ApiUnreachable(self.base_url, _reason(exc)) from exc
+            raise ApiUnreachable(self.base_url, transport_reason(exc)) from exc
 
     def start_run(
         self,
@@ -236,17 +210,3 @@ def configured_api_key() -> str | None:
 def _claim_path(run_id: str, claim_id: str, action: str) -> str:
     # A claim id is the model's or the writer's text: quoted whole, so it stays one path segment.
     return f"/runs/{run_id}/claims/{quote(claim_id, safe='')}/{action}"
-
-
-def _api_error(response: httpx.Response) -> ApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    fallback = response.text.strip()[:200] or response.reason_phrase
-    return ApiError(response.status_code, body if isinstance(body, dict) else None, fallback)
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__

@@ -18,7 +18,8 @@ from rich.json import JSON
 from rich.markdown import Markdown
 
 from cli.ask import EXIT_API_ERROR, EXIT_UNREACHABLE, EXIT_USAGE
-from cli.client import API_KEY_ENV, API_URL_ENV, ApiClient, ApiError, ApiUnreachable
+from cli.client import API_KEY_ENV, API_URL_ENV, ApiClient
+from cli.client_errors import ApiError, ApiUnreachable
 
 ApiUrl = Annotated[str, typer.Option("--api-url", envvar=API_URL_ENV, help="API base URL")]
 ApiKey = Annotated[

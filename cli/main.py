@@ -2,7 +2,7 @@
 
 Exit codes: 0 done (run completed, possibly with gaps); 1 the run (or the stack) ended badly;
 2 the API is unreachable or the command was misused; 3 the API refused a request; 130 interrupted.
-The client commands live in cli/commands.py, cli/outputs.py and cli/watch.py.
+The client commands live in cli/commands.py, cli/decide.py, cli/outputs.py and cli/watch.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from cli import claims, commands, outputs, watch
+from cli import claims, commands, decide, outputs, watch
 from cli.ask import (
     EXIT_API_ERROR,
     EXIT_INTERRUPTED,
@@ -24,7 +24,8 @@ from cli.ask import (
     Asker,
     run_options,
 )
-from cli.client import DEFAULT_API_URL, ApiClient, ApiError, ApiUnreachable
+from cli.client import DEFAULT_API_URL, ApiClient
+from cli.client_errors import ApiError, ApiUnreachable
 from cli.common import ApiKey, ApiUrl, fail
 from runtime.process_exit import exit_code, exit_now
 from settings import get_settings
@@ -40,9 +41,9 @@ for name, command in (
     ("list", commands.list_runs),
     ("status", commands.status),
     ("watch", watch.watch),
-    ("answer", commands.answer),
-    ("accept", commands.accept),
-    ("reject", commands.reject),
+    ("answer", decide.answer),
+    ("accept", decide.accept),
+    ("reject", decide.reject),
     ("stop", commands.stop),
     ("cancel", commands.cancel),
     ("report", outputs.report),

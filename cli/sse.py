@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from cli.client import ApiClient, ApiError, ApiUnreachable
+from cli.client import ApiClient
+from cli.client_errors import ApiError, ApiUnreachable
 from domain.run import RunEvent
 
 # Consecutive failed reconnects before the follower gives up (about a minute with the backoff).

@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from domain.run import ClarifyingQuestion, FollowUpSeed, Usage
+from domain.options import FollowUpSeed
+from domain.run import ClarifyingQuestion, Usage
 from domain.source_policy import DateWindow
 from domain.sources import CitedSource, Note, ReadSource, SearchHit
 

@@ -1,8 +1,9 @@
 """Inputs, outputs and state views of the research and approval workflows.
 
 These models cross the Temporal boundary (workflow inputs, update/query payloads) and the REST
-boundary, so they stay plain pydantic with no I/O. Activity payloads live in `domain/calls.py`;
-a run's input and its whole durable state (`ResearchInput`, `RunState`) in `domain/state.py`.
+boundary, so they stay plain pydantic with no I/O. What a run is started with (`RunOptions`,
+`FollowUpSeed`) lives in `domain/options.py`, activity payloads in `domain/calls.py`, and a run's
+input and its whole durable state (`ResearchInput`, `RunState`) in `domain/state.py`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from domain.notify import NotifyOptions
-from domain.source_policy import SourcePolicy
-
-MAX_WAIT = timedelta(days=365)
+from domain.options import MAX_WAIT, RunOptions
 
 
 class RunStatus(StrEnum):
@@ -47,56 +45,6 @@ class Stage(StrEnum):
     report_review = "report_review"
     revising = "revising"
     finished = "finished"
-
-
-class RunOptions(BaseModel):
-    clarify: bool = True
-    require_plan_approval: bool = False
-    require_acceptance: bool = True
-    breadth: int = Field(default=3, ge=1, le=10, description="Queries per research round")
-    depth: int = Field(default=2, ge=1, le=5, description="Research rounds")
-    max_sources: int = Field(default=8, ge=1, le=50)
-    max_revisions: int = Field(default=3, ge=0, le=10)
-    max_questions: int = Field(default=3, ge=0, le=10)
-    max_tokens: int | None = Field(default=None, ge=1, description="Token budget of the run")
-    max_cost_usd: float | None = Field(default=None, gt=0, description="Cost budget in USD")
-    max_duration: timedelta | None = Field(
-        default=None, ge=timedelta(seconds=1), le=MAX_WAIT, description="Wall-time budget"
-    )
-    sources: list[str] | None = Field(
-        default=None,
-        max_length=10,
-        description="Search providers to use ('local', 'web', or names); unset = all configured",
-    )
-    input_timeout: timedelta = Field(
-        default=timedelta(days=7),
-        ge=timedelta(seconds=1),
-        le=MAX_WAIT,
-        description="How long a human wait may last before the run ends `expired`",
-    )
-    docs_folder: str | None = Field(
-        default=None,
-        max_length=255,
-        description="Search only this configured documents folder (by name) in the local index",
-    )
-    log_llm_payload: bool = Field(
-        default=False,
-        description="Store every LLM request and reply of the run as artifacts, secrets redacted",
-    )
-    # Reminders and escalation while a person's input is awaited (workflows/reminders.py).
-    remind_after: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
-    remind_every: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
-    escalate_after: timedelta | None = Field(default=None, ge=timedelta(seconds=1), le=MAX_WAIT)
-    escalate_to: str | None = Field(default=None, min_length=1, max_length=200)
-    notify: NotifyOptions | None = Field(default=None, description="The run's own webhooks")
-    # Pinned sources, domain allow/deny lists, a publication window (domain/source_policy.py).
-    source_policy: SourcePolicy | None = None
-
-    @model_validator(mode="after")
-    def _escalation_has_a_group(self) -> RunOptions:
-        if (self.escalate_after is None) != (self.escalate_to is None):
-            raise ValueError("escalate_after and escalate_to go together")
-        return self
 
 
 class ClarifyingQuestion(BaseModel):
@@ -233,20 +181,6 @@ class RunView(BaseModel):
     options: RunOptions = Field(default_factory=RunOptions)
     # The REST run id of the finished run this one follows up (POST /runs/{id}/followups).
     follow_up_of: str | None = None
-
-
-class FollowUpSeed(BaseModel):
-    """What a follow-up run starts from: the finished run it follows and that run's artifacts.
-
-    Set by the API after checking that the caller owns `run_id`; the keys are that run's own
-    (its folder is `folder`), read once by the `follow_up.load_seed` activity.
-    """
-
-    run_id: str = Field(description="The REST run id of the run followed up")
-    folder: str = Field(description="Its artifact folder: run id, plus ~<owner> when scoped")
-    sources_ref: str = Field(description="Its sources.json")
-    report_ref: str = Field(description="Its report Markdown")
-    report_json_ref: str = Field(default="", description="Its ReportDoc JSON; '' before claims")
 
 
 class TrackerState(BaseModel):

@@ -16,9 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.calls import ReportResult
+from domain.options import FollowUpSeed
 from domain.run import (
     BudgetLimits,
-    FollowUpSeed,
     GateRecord,
     RunOptions,
     RunStatus,

@@ -1,18 +1,23 @@
 """The structured values inside Settings fields, and the rules they must follow.
 
-Search provider names, one web provider's SearchLimit, and the API key map (key or
-`sha256:<hex>` of a key -> owner) with its format checks. Kept apart so the Settings class reads
-as the list of what can be configured; `settings` re-exports the public names (the API imports
-OWNER_PATTERN from there for its visibility queries).
+The project's folder and its example corpus (the default documents folder), search provider
+names, one web provider's SearchLimit, and the API key map (key or `sha256:<hex>` of a key ->
+owner) with its format checks. Kept apart so the Settings groups read as the list of what can be
+configured; `settings` re-exports the public names (the API imports OWNER_PATTERN from there for
+its visibility queries, `research up` and the tests PROJECT_ROOT).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CORPUS = PROJECT_ROOT / "corpus"
 
 SearchProviderName = Literal["local", "tavily", "brave", "searxng", "duckduckgo"]
 WebSearchProviderName = Literal["tavily", "brave", "searxng", "duckduckgo"]

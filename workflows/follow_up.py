@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 with workflow.unsafe.imports_passed_through():
     from activities.table import LOAD_SEED
     from domain.calls import SeedRequest
-    from domain.run import FollowUpSeed
+    from domain.options import FollowUpSeed
     from domain.state import RunState
 from workflows.calls import ActivityRunner
 from workflows.tracker import RunTracker

@@ -3,9 +3,10 @@
 The long-lived, human-paced part of a run. All I/O happens in activities; this class only
 decides what comes next and waits for people. Its state is one RunState (domain/state.py); its
 parts, given what they need in `__init__`: ActivityRunner (calls.py), HumanWaits (human.py),
-BudgetGuard (budget.py), SourceReader (reading.py), ResearchRounds (rounds.py), ReportWriter
-(writing.py), Continuation (continuation.py), ClaimReview (claim_review.py), with RunTracker
-(tracker.py) and ReviewGate (review.py) for what people see and send."""
+BudgetGuard (budget.py), Planner (planning.py), SourceReader (reading.py), ResearchRounds
+(rounds.py), ReportWriter (writing.py), Continuation (continuation.py), ClaimReview
+(claim_review.py), with RunTracker (tracker.py) and ReviewGate (review.py) for what people
+see and send."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.table import PLAN, PROPOSE_QUESTIONS
-    from domain.calls import PlanRequest, QuestionsRequest
     from domain.report import FindSource, StrikeClaim
     from domain.run import (
         ClarificationAnswer,
@@ -38,9 +37,10 @@ from workflows.event_log import FINAL_LOG_PATCH, save_final_log
 from workflows.follow_up import FollowUpSeeder
 from workflows.human import Expired, HumanWaits
 from workflows.notify import Notifier
+from workflows.planning import Planner
 from workflows.reading import SourceReader
 from workflows.reminders import Reminders
-from workflows.review import ReviewGate, edited_plan, refuse
+from workflows.review import ReviewGate, refuse
 from workflows.rounds import ResearchRounds
 from workflows.search_attributes import artifact_folder
 from workflows.tracker import RunTracker
@@ -79,6 +79,7 @@ class ResearchWorkflow:
         self.continuation = Continuation(
             inp, state, self.track, self.stop_switch, lambda: self.runner.calls_done
         )
+        self.planner = Planner(state, self.track, self.runner, self.human, inp.question, opts)
         self.seeder = FollowUpSeeder(state, self.track, self.runner, folder, inp.follow_up)
         reader = SourceReader(state, self.track, self.runner, folder, inp.question)
         self.rounds = ResearchRounds(
@@ -181,58 +182,13 @@ class ResearchWorkflow:
     async def _research(self) -> tuple[RunStatus, str]:
         state = self.state
         if state.resume is None:  # a fresh run; one continued as new resumes where it left
-            await self._clarify()
+            await self.planner.clarify()
             await self.seeder.seed_state()  # a follow-up run's sources and context (follow_up.py)
-            await self._plan()
+            await self.planner.plan()
             await self.rounds.run()
         elif state.resume == "research":
             await self.rounds.run(state.next_round, state.gaps)
         return await self._write_and_review(written=state.resume == "review")
-
-    async def _clarify(self) -> None:
-        opts = self.inp.options
-        if not opts.clarify or opts.max_questions == 0:
-            return
-        self.track.stage(Stage.clarifying, "proposing clarifying questions")
-        req = QuestionsRequest(question=self.inp.question, max_questions=opts.max_questions)
-        result = await self.runner.call(PROPOSE_QUESTIONS, req, "propose clarifying questions")
-        questions = result.questions[: opts.max_questions]
-        if not questions:
-            self.track.event("no_questions", "the question is clear enough")
-            return
-        self.track.event("questions_asked", f"{len(questions)} questions", count=len(questions))
-        answer = await self.human.clarification(questions)
-        if not answer.skip:
-            self.state.clarifications = {
-                q.text: answer.answers[q.id] for q in questions if q.id in answer.answers
-            }
-
-    async def _plan(self) -> None:
-        opts, state = self.inp.options, self.state
-        comment: str | None = None
-        for revision in range(opts.max_revisions + 1):
-            self.track.stage(Stage.planning, "drafting the research plan")
-            req = PlanRequest(
-                question=self.inp.question,
-                clarifications=state.clarifications,
-                previous_plan=state.plan or None,
-                comment=comment,
-                context=state.seed_context,
-            )
-            result = await self.runner.call(PLAN, req, "draft the research plan")
-            state.plan = result.plan
-            self.track.view.plan = state.plan
-            self.track.event("plan_drafted", f"plan revision {revision}", revision=revision)
-            if not opts.require_plan_approval:
-                return
-            self.track.stage(Stage.plan_review, "waiting for plan approval")
-            decision = await self.human.review("plan", revision, content=state.plan)
-            if decision.accepted:
-                if decision.plan is not None:  # state and an event only: no patch needed
-                    state.plan = edited_plan(self.track, state.plan, decision)
-                    self.track.view.plan = state.plan
-                return
-            comment = decision.comment
 
     async def _write_and_review(self, written: bool = False) -> tuple[RunStatus, str]:
         opts, state = self.inp.options, self.state

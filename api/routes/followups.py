@@ -38,7 +38,8 @@ from api.schemas import (
 from api.temporal import temporal_calls, workflow_type
 from api.views import resolve_run_view, run_summary
 from api.visibility import decode_page_token, encode_page_token, page_token_key, runs_query
-from domain.run import TERMINAL_STATUSES, FollowUpSeed, RunView
+from domain.options import FollowUpSeed
+from domain.run import TERMINAL_STATUSES, RunView
 from workflows.research import ResearchWorkflow
 from workflows.search_attributes import artifact_folder
 

@@ -38,7 +38,8 @@ from api.visibility import (
     page_token_key,
     runs_query,
 )
-from domain.run import FollowUpSeed, RunStatus, RunView, Stage
+from domain.options import FollowUpSeed
+from domain.run import RunStatus, RunView, Stage
 from settings import Settings
 from workflows.research import ResearchWorkflow
 

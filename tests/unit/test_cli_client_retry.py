@@ -10,7 +10,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from cli.client import ApiClient, ApiError, ApiUnreachable
+from cli.client import ApiClient
+from cli.client_errors import ApiError, ApiUnreachable
 
 Step = Callable[[httpx.Request], httpx.Response]
 
