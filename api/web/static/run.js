@@ -13,6 +13,16 @@ const runId = root.dataset.runId;
 const terminal = new Set(root.dataset.terminal.split(" "));
 const POLL_MS = 3000;
 const MAX_EVENTS = 100;
+// The finished report's downloads: format, link text, file name suffix (as the API names it
+// in Content-Disposition, api/exports/dispatch.py), tooltip.
+const DOWNLOADS = [
+  ["md", "Markdown", ".md", "The report as Markdown"],
+  ["pdf", "PDF", ".pdf", "The report as PDF, citations linked to its sources"],
+  ["docx", "DOCX", ".docx", "The report as a Word document"],
+  ["html", "HTML", ".html", "The report as a standalone HTML page"],
+  ["json", "JSON", ".json", "The report as JSON, with its sources"],
+  ["bundle", "Bundle (zip)", "-bundle.zip", "A zip: every format, the claims' passages, the sources' texts, a manifest"],
+];
 
 const viewer = new SourceViewer(runId, $("source-dialog"));
 const cite = (n, evidence) => viewer.open(n, evidence);
@@ -133,20 +143,23 @@ async function showReport(view) {
   state.reportShown = true;
   const box = $("report");
   const failed = el("div", { class: "alert", role: "alert", hidden: true });
-  const formats = ["md", "html", "json"].map((f) =>
+  const formats = DOWNLOADS.map(([f, text, suffix, title]) =>
     el(
       "a",
       {
         href: `${API}${runPath(runId, `/report?format=${f}`)}`,
+        "data-format": f,
+        title,
         onclick: (event) => {
+          // The link's own request would carry no API key: fetch with it, save as a blob.
           event.preventDefault();
-          download(runPath(runId, `/report?format=${f}`), `report-${runId}.${f}`).then(
+          download(runPath(runId, `/report?format=${f}`), `report-${runId}${suffix}`).then(
             () => showError(failed, null),
             (err) => showError(failed, err),
           );
         },
       },
-      f.toUpperCase(),
+      text,
     ),
   );
   box.replaceChildren(el("div", { class: "card-head" }, el("h2", {}, "Report"), el("span", { class: "formats" }, "Download: ", formats)), failed);
