@@ -9,9 +9,10 @@ A strike re-renders the report through `support.strike_claim`; strikes run one a
 rewrites the same report), and the review's decision waits for them (`settled`), so the run is
 judged on the report the reviewer last saw. A strike is recorded (and its claim taken out)
 only once the report is rewritten, so one that fails can be sent again; while it runs, its
-claim is refused to a second strike or a find (`claim_being_struck`). A find is the review's decision: a rejection whose
-comment names the claim, after which the run searches one round for it (`take_finding`), then
-rewrites and re-checks the report as for any rejection (so it needs a revision left).
+claim is refused to a second strike or a find (`claim_being_struck`). A find is the review's
+decision: a rejection whose comment names the claim, after which the run searches one round for
+it (`take_finding`), then rewrites and re-checks the report as for any rejection (so it needs a
+revision left).
 Deterministic only.
 """
 
