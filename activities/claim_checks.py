@@ -25,6 +25,10 @@ _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '
                         "\u2014": "-", "\u00a0": " "})  # fmt: skip
 
 
+# Lowercased alone, a capital sigma is never the final form a whole word would end in.
+_SIGMA = str.maketrans({"\u03c2": "\u03c3"})
+
+
 def strip_marks(text: str) -> str:
     """The text without `[n]` citation marks and runs of whitespace (a model writes both)."""
     return " ".join(CITATION.sub("", text).split())
@@ -51,13 +55,16 @@ def _normalised_with_map(text: str) -> tuple[str, list[int]]:
     """Lowercased, plain quotes, whitespace runs as one space; and each character's origin."""
     out: list[str] = []
     where: list[int] = []
-    for i, ch in enumerate(text.translate(_PLAIN).lower()):
-        if ch.isspace():
-            if not out or out[-1] == " ":
-                continue
-            ch = " "
-        out.append(ch)
-        where.append(i)
+    # Folded one source character at a time, so each index points into `text` even where
+    # lowercasing lengthens a character ("İ" gives two).
+    for i, raw in enumerate(text):
+        for ch in raw.translate(_PLAIN).lower().translate(_SIGMA):
+            if ch.isspace():
+                if not out or out[-1] == " ":
+                    continue
+                ch = " "
+            out.append(ch)
+            where.append(i)
     return "".join(out), where
 
 
@@ -68,7 +75,8 @@ def locate_quote(quote: str, passage: str) -> tuple[int, int] | None:
     passage does not have; those are trimmed when the quote is not found whole.
     """
     text, where = _normalised_with_map(passage)
-    wanted = " ".join(quote.translate(_PLAIN).lower().split()).strip(" \"'")
+    # Folded as the passage is, so both lowercase one character at a time.
+    wanted = " ".join(_normalised_with_map(quote)[0].split()).strip(" \"'")
     for attempt in (wanted, wanted.rstrip(" .…")):
         at = text.find(attempt) if attempt else -1
         if at >= 0:

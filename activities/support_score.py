@@ -40,6 +40,8 @@ MIN_QUOTE_CHARS = 12
 _FOLD = str.maketrans(
     {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"}
     | {"\u2013": "-", "\u2014": "-"}
+    # A final sigma as the plain one: a capital lowercased alone never becomes the final form.
+    | {"\u03c2": "\u03c3"}
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -62,8 +64,10 @@ def fold(text: str) -> tuple[str, list[int]]:
                 out.append(" ")
                 where.append(i)
             continue
-        out.append(char.lower().translate(_FOLD))
-        where.append(i)
+        # One entry per folded character: lowercasing may lengthen one ("İ" gives two).
+        for folded in char.lower().translate(_FOLD):
+            out.append(folded)
+            where.append(i)
     if out and out[-1] == " ":
         out.pop()
         where.pop()

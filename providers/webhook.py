@@ -89,11 +89,14 @@ async def post(
         # Signed at each attempt: the timestamp is the attempt's, so a late retry still passes
         # a receiver's freshness window.
         headers[SIGNATURE_HEADER] = sign(secret, int(time.time()), body)
+    # Named by host only: a webhook's path and query often hold its secret (Slack-style URLs),
+    # and this text ends up in errors, event logs and the Temporal UI.
+    what = f"webhook to {httpx.URL(url).host}"
     try:
         response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        raise transport_error(f"webhook {url}", exc) from exc
-    error = status_error(f"webhook {url}", response)
+        raise transport_error(what, exc) from exc
+    error = status_error(what, response)
     if error is not None:
         raise error
     return response.status_code

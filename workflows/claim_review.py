@@ -7,9 +7,12 @@ when no report review is pending, after its decision, or for a claim the report 
 
 A strike re-renders the report through `support.strike_claim`; strikes run one at a time (each
 rewrites the same report), and the review's decision waits for them (`settled`), so the run is
-judged on the report the reviewer last saw. A find is the review's decision: a rejection whose
-comment names the claim, after which the run searches one round for it (`take_finding`), then
-rewrites and re-checks the report as for any rejection (so it needs a revision left).
+judged on the report the reviewer last saw. A strike is recorded (and its claim taken out)
+only once the report is rewritten, so one that fails can be sent again; while it runs, its
+claim is refused to a second strike or a find (`claim_being_struck`). A find is the review's
+decision: a rejection whose comment names the claim, after which the run searches one round for
+it (`take_finding`), then rewrites and re-checks the report as for any rejection (so it needs a
+revision left).
 Deterministic only.
 """
 
@@ -47,7 +50,8 @@ class ClaimReview:
         self.runner = runner
         self.folder = folder
         self.lock = asyncio.Lock()
-        self.in_flight = 0
+        # Claims whose strike is under way: a second strike of one is refused meanwhile.
+        self.striking: set[str] = set()
         # The claim text a `find_source` asked for, until the run searches for it.
         self.finding: str | None = None
 
@@ -66,6 +70,8 @@ class ClaimReview:
         known = self.state.claim_ids if kind == STRIKE else self.state.claim_texts
         if req.claim_id not in known:
             raise refuse("unknown_claim", f"the report has no claim {req.claim_id!r} to {kind}")
+        if req.claim_id in self.striking:
+            raise refuse("claim_being_struck", f"claim {req.claim_id!r} is being struck")
         if kind == FIND and pending.revisions_left <= 0:
             raise refuse("revision_limit", "no revisions left: accept it, or stop the run")
 
@@ -93,23 +99,26 @@ class ClaimReview:
         if replayed is not None:
             return replayed
         state = self.state
-        # Taken at once, so a second strike of the same claim is refused while this one runs.
-        state.claim_ids.remove(req.claim_id)
-        state.claim_texts.pop(req.claim_id, None)
         result = DecisionResult(accepted=True, subject="claim", revision=state.revision)
-        self.gate.remember(STRIKE, req, result)
-        self.in_flight += 1
+        # Marked at once, so a second strike of the same claim is refused while this one runs;
+        # taken out and recorded only once the report is rewritten: a strike that fails leaves
+        # the claim in place, to be struck again, and no record saying it was.
+        self.striking.add(req.claim_id)
         try:
             async with self.lock:
                 await self._strike(req)
         finally:
-            self.in_flight -= 1
+            self.striking.discard(req.claim_id)
+        if req.claim_id in state.claim_ids:
+            state.claim_ids.remove(req.claim_id)
+        state.claim_texts.pop(req.claim_id, None)
+        self.gate.remember(STRIKE, req, result)
         return result
 
     async def settled(self) -> None:
         """Wait until every strike sent before the decision is in the report."""
-        if self.in_flight:
-            await workflow.wait_condition(lambda: self.in_flight == 0)
+        if self.striking:
+            await workflow.wait_condition(lambda: not self.striking)
 
     async def _strike(self, req: StrikeClaim) -> None:
         state, view = self.state, self.track.view

@@ -44,13 +44,15 @@ class NotifyWorkflow:
     async def run(self, job: NotifyJob) -> list[DeliveryOutcome]:
         req = TargetsRequest(run_urls=job.run_urls, deployment=job.deployment)
         targets = await start(NOTIFY_TARGETS, req, "who gets this notification")
-        deliveries = (self._deliver(url, job.notification) for url in targets.urls)
+        deliveries = (self._deliver(url, job.notification, job.run_urls) for url in targets.urls)
         return list(await asyncio.gather(*deliveries))
 
-    async def _deliver(self, url: str, note: Notification) -> DeliveryOutcome:
+    async def _deliver(self, url: str, note: Notification, run_urls: list[str]) -> DeliveryOutcome:
         try:
             req = DeliveryRequest(url=url, notification=note)
-            return await start(NOTIFY_DELIVER, req, f"{note.type} to {url}")
+            # The deployment's URLs may hold secrets in their path; they are not shown.
+            shown = url if url in run_urls else "deployment webhook"
+            return await start(NOTIFY_DELIVER, req, f"{note.type} to {shown}")
         except ActivityError as err:
             cause = err.cause or err
             error = str(cause) or type(cause).__name__
@@ -118,8 +120,12 @@ class Notifier:
         except ChildWorkflowError as err:
             outcomes = [DeliveryOutcome(url="?", delivered=False, error=str(err.cause or err))]
         for outcome in outcomes:
-            # The deployment's URLs are the operator's business, not the run owner's.
+            # The deployment's URLs are the operator's business, not the run owner's: hidden,
+            # in the error text too (it may quote the URL, whose path can hold a secret).
             url = outcome.url if outcome.url in run_urls else "deployment webhook"
+            error = outcome.error
+            if error is not None and url != outcome.url and outcome.url.startswith("http"):
+                error = error.replace(outcome.url, url)
             if outcome.delivered:
                 self.track.event(
                     "notification_delivered",
@@ -131,8 +137,8 @@ class Notifier:
             else:
                 self.track.event(
                     "notification_failed",
-                    f"{note.type} not delivered to {url}: {outcome.error}",
+                    f"{note.type} not delivered to {url}: {error}",
                     notification=note.id,
                     url=url,
-                    error=outcome.error,
+                    error=error,
                 )

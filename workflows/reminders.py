@@ -5,8 +5,10 @@ or server restart loses none: the first reminder `remind_after` after the wait o
 `remind_every` when only that is set), then one every `remind_every`; at `escalate_after` the
 wait is handed to the `escalate_to` reviewer group. Each reminder is a `reminder_sent` event,
 the `RemindersSent` search attribute and a notification; an escalation is an `escalated` event,
-`pending.escalated_to` in the view and a notification. Nothing is due at or past the wait's
-deadline: the deadline and `expired` are the wait's own (workflows/review.py). Deterministic only.
+`pending.escalated_to` in the view and a notification. A wait gets at most
+MAX_REMINDERS_PER_WAIT reminders (then one `reminders_stopped` event). Nothing is due at or
+past the wait's deadline: the deadline and `expired` are the wait's own (workflows/review.py).
+Deterministic only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from workflows.tracker import RunTracker
 REMINDERS_PATCH = "human-wait-reminders"
 # A timer must be positive; a due time already reached fires after this.
 _MIN_TIMER = timedelta(milliseconds=10)
+# Reminders sent in one wait at most: `remind_every: PT1S` on a month-long wait would otherwise
+# start a notification child every second until the history overflows. Recorded runs sent far
+# fewer, so the cap only ends loops that no existing history ran this long (replay-safe).
+MAX_REMINDERS_PER_WAIT = 10
 
 
 class Reminders:
@@ -49,6 +55,7 @@ class Reminders:
         """Remind and escalate on schedule until the wait closes (`is_open()` is False)."""
         remind_at = pending.since + self.first if self.first is not None else None
         escalate_at = pending.since + self.escalate_after if self.escalate_after else None
+        sent = 0
         while is_open():
             due = min((t for t in (remind_at, escalate_at) if t is not None), default=None)
             if due is None or due >= pending.deadline:
@@ -61,6 +68,11 @@ class Reminders:
             if due == remind_at:
                 remind_at = due + self.every if self.every is not None else None
                 await self._remind(pending)
+                sent += 1
+                if sent >= MAX_REMINDERS_PER_WAIT and remind_at is not None:
+                    remind_at = None  # escalation, if any, is still due
+                    message = f"{sent} reminders sent for the {pending.kind}; no more are sent"
+                    self.track.event("reminders_stopped", message, kind=pending.kind, sent=sent)
 
     @staticmethod
     async def _closes_before(due: datetime, is_open: Callable[[], bool], kind: str) -> bool:
