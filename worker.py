@@ -21,6 +21,7 @@ from activities.follow_up import FollowUpActivities
 from activities.llm import LLMActivities
 from activities.notify import NotifyActivities
 from activities.read import ReadActivities
+from activities.run_files import RunFileActivities
 from activities.search import SearchActivities
 from activities.support import SupportActivities
 from activities.table import task_queue
@@ -69,6 +70,7 @@ def build_activities(
     search = SearchActivities(providers)
     read = ReadActivities(index, store, web, settings.docs_dirs)
     artifacts = ArtifactActivities(store)
+    run_files = RunFileActivities(store)
     secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     notify = NotifyActivities(
         settings.notify_urls, secret, settings.notify_timeout_s, settings.notify_allow_private
@@ -87,6 +89,7 @@ def build_activities(
         search.provider,
         read.read_source,
         artifacts.save_json,
+        run_files.save_run_files,
         notify.targets,
         notify.deliver,
         support.check_support,

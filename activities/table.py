@@ -34,7 +34,9 @@ from domain.calls import (
     ReadRequest,
     ReportRequest,
     ReportResult,
+    RunFiles,
     SaveJson,
+    SaveRunFiles,
     SearchRequest,
     SearchResult,
     SeedRequest,
@@ -181,6 +183,8 @@ CHECK_SUPPORT = Activity("support.check_support", SupportRequest, SupportResult,
 STRIKE_CLAIM = Activity("support.strike_claim", StrikeRequest, SupportResult, STORE)
 # A follow-up run's seed: reads the followed run's sources.json and report, like the check does.
 LOAD_SEED = Activity("follow_up.load_seed", SeedRequest, SeedResult, STORE)
+# final.md and context_bundle.json as a run finishes (seed 002's files; activities/run_files.py).
+SAVE_RUN_FILES = Activity("artifacts.save_run_files", SaveRunFiles, RunFiles, STORE)
 
 TABLE: tuple[Activity[object, object], ...] = (
     PROPOSE_QUESTIONS,
@@ -198,5 +202,6 @@ TABLE: tuple[Activity[object, object], ...] = (
     NOTIFY_DELIVER,
     CHECK_SUPPORT,
     STRIKE_CLAIM,
+    SAVE_RUN_FILES,
     LOAD_SEED,
 )

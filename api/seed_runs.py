@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
+from activities.run_files import write_run_files
 from api.errors import ApiError
 from api.schemas import CreateRunRequest
 from api.seed_schemas import SeedRunStatus, SeedStatus
 from api.source_policy import check_pinned_paths
 from domain.run import TERMINAL_STATUSES, RunOptions, RunStatus, RunView
-from providers.artifacts import ArtifactStore, run_key
+from providers.artifacts import ArtifactStore
 from settings import Settings
 
 SEED_STATUS: dict[RunStatus, SeedStatus] = {
@@ -40,7 +40,6 @@ SEED_STATUS: dict[RunStatus, SeedStatus] = {
     RunStatus.expired: "stopped",
 }
 SEED_FIELDS = frozenset({"enable_sql", "markdown_path", "log_llm_payload"})
-RUN_FILE, FINAL_FILE, BUNDLE_FILE = "run.json", "final.md", "context_bundle.json"
 
 
 def is_unattended(body: CreateRunRequest) -> bool:
@@ -115,46 +114,11 @@ def data_path(store: ArtifactStore, settings: Settings, key: str) -> str:
         return str(path)
 
 
-def _context_bundle(store: ArtifactStore, view: RunView, folder: str) -> dict[str, Any]:
-    sources = store.read_json(view.sources_ref) if view.sources_ref else []
-    return {
-        "run_id": view.run_id,
-        "question": view.question,
-        "status": view.status.value,
-        "finish_reason": view.finish_reason,
-        "plan": view.plan,
-        "options": view.options.model_dump(mode="json"),
-        "sources": sources,
-        "report": {
-            "final": run_key(folder, FINAL_FILE),
-            "markdown": view.report_ref,
-            "json": view.report_json_ref,
-            "sources": view.sources_ref,
-        },
-        "progress": view.progress.model_dump(mode="json"),
-        "usage": view.usage.model_dump(mode="json"),
-    }
-
-
-def write_run_files(store: ArtifactStore, view: RunView, folder: str) -> tuple[str, str]:
-    """Make sure the run's three files exist; returns (final.md key, context_bundle.json key).
-
-    `run.json` is the workflow's own when it wrote one (it does as a run finishes); failed and
-    cancelled runs get their terminal view instead. Blocking file I/O: call it in a thread.
-    """
-    run_json = run_key(folder, RUN_FILE)
-    if not store.exists(run_json):
-        store.write_json(run_json, view.model_dump(mode="json"))
-    report = store.read_text(view.report_ref) if view.report_ref else ""
-    final = store.write_text(run_key(folder, FINAL_FILE), report)
-    bundle = store.write_json(run_key(folder, BUNDLE_FILE), _context_bundle(store, view, folder))
-    return final, bundle
-
-
 async def run_files(store: ArtifactStore, view: RunView, folder: str) -> tuple[str, str]:
     """`write_run_files` off the event loop; a recorded artifact that is gone is a 500."""
     try:
-        return await asyncio.to_thread(write_run_files, store, view, folder)
+        files = await asyncio.to_thread(write_run_files, store, view, folder)
+        return files.final, files.context_bundle
     except FileNotFoundError as exc:
         raise ApiError(
             500, "artifact_missing", "an artifact the run recorded is not in the store"

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.options import FollowUpSeed
-from domain.run import ClarifyingQuestion, Usage
+from domain.run import ClarifyingQuestion, RunView, Usage
 from domain.source_policy import DateWindow
 from domain.sources import CitedSource, Note, ReadSource, SearchHit
 
@@ -223,3 +223,15 @@ class SaveJson(BaseModel):
     )
     name: str = Field(description="File name inside the run's folder, e.g. 'run.json'")
     data: dict | list
+
+
+class SaveRunFiles(BaseModel):
+    """A finished run's view, for its final.md and context_bundle.json (activities/run_files)."""
+
+    run_id: str = Field(description="The run's artifact folder: its run id, plus ~<owner>")
+    view: RunView
+
+
+class RunFiles(BaseModel):
+    final: str = Field(description="Artifact key of final.md")
+    context_bundle: str = Field(description="Artifact key of context_bundle.json")

@@ -44,7 +44,7 @@ from workflows.review import ReviewGate, refuse
 from workflows.rounds import ResearchRounds
 from workflows.search_attributes import artifact_folder
 from workflows.tracker import RunTracker
-from workflows.writing import ReportWriter
+from workflows.writing import RUN_FILES_PATCH, ReportWriter
 
 
 # Bad input that slipped past the API (a direct client) fails the run instead of retrying the
@@ -108,6 +108,8 @@ class ResearchWorkflow:
             await self.writer.save("run.json", view.model_dump(mode="json"))
             if workflow.patched(FINAL_LOG_PATCH):
                 await save_final_log(self.writer.save, self.track.events_after(0))
+            if workflow.patched(RUN_FILES_PATCH):
+                await self.writer.save_run_files(view)
             await self.notifier.send("finished", reason, status=status.value)
         except (asyncio.CancelledError, ActivityError) as exc:
             # Also covers the stop and final-save paths, so the status never lags the outcome.

@@ -14,9 +14,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.table import CHECK_SUPPORT, SAVE_JSON, WRITE_REPORT
-    from domain.calls import ReportRequest, ReportResult, SaveJson, SupportRequest
-    from domain.run import RunStatus, Stage, StopRequest
+    from activities.table import CHECK_SUPPORT, SAVE_JSON, SAVE_RUN_FILES, WRITE_REPORT
+    from domain.calls import ReportRequest, ReportResult, SaveJson, SaveRunFiles, SupportRequest
+    from domain.run import RunStatus, RunView, Stage, StopRequest
     from domain.sources import CitedSource
     from domain.state import RunState
 from workflows.calls import ActivityRunner
@@ -24,6 +24,8 @@ from workflows.reading import sources_bundle
 from workflows.tracker import RunTracker
 
 CLAIMS_PATCH = "claims-support-check"
+# Runs past it save final.md and context_bundle.json beside run.json as they finish.
+RUN_FILES_PATCH = "run-files"
 
 
 class ReportWriter:
@@ -180,6 +182,13 @@ class ReportWriter:
             or progress.sources_read == 0
             or progress.notes == 0
         )
+
+    async def save_run_files(self, view: RunView) -> None:
+        """final.md and context_bundle.json, the finished run's hand-over files (seed 002's
+        front end reads them; activities/run_files.py), after run.json."""
+        req = SaveRunFiles(run_id=self.folder, view=view)
+        summary = "save final.md and context_bundle.json"
+        await self.runner.call(SAVE_RUN_FILES, req, summary, interruptible=False)
 
     async def save(self, name: str, data: dict | list) -> str:
         """Save `data` as the run's `name`; runs to the end even after a `stop`."""

@@ -80,6 +80,10 @@ async def test_a_seed_client_runs_to_the_end_unattended(
         assert status["status"] == "completed", status
         assert status["completed_at"] is not None
         assert status["error"] is None
+        # The workflow saved the seed's three files as it finished, before anyone read them.
+        folder = settings.artifacts_dir / "runs" / run_id
+        for name in ("run.json", "final.md", "context_bundle.json"):
+            assert (folder / name).is_file(), f"{name} missing before the first read"
 
         resp = await http.get(created["output_url"])
         assert resp.status_code == 200, resp.text
