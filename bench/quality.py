@@ -205,9 +205,11 @@ def tabulate(graded: list[Graded], model: str) -> Result:
                         f"{_ratio(a.seconds, b.seconds)}")  # fmt: skip
     formats = sorted({g.report_format for g in mine})
     removed = sum(g.removed_by_gate for g in mine)
+    refused = sum(g.refused_by_writer for g in mine)
+    counts = f"; claims the writer refused: {refused}, the support check removed: {removed}"
     result.notes.append(
         f"system reports read from: {', '.join(formats) or 'none'}"
-        + (f"; claims the product's own check removed: {removed}" if "json" in formats else "")
+        + (counts if "json" in formats else "")
     )
     for g in graded:
         for line in g.junk[:3]:

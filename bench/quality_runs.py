@@ -56,7 +56,8 @@ class Graded:
     junk: list[str] = field(default_factory=list)
     right_document: bool = False
     report_format: str = ""  # "json", "markdown" or "text" (the baseline)
-    removed_by_gate: int = 0
+    removed_by_gate: int = 0  # claims the support check removed as unsupported
+    refused_by_writer: int = 0  # model claims the writer's own checks turned away
 
 
 def grade(
@@ -120,7 +121,9 @@ def grade_artifacts(store: Path, view: RunView, q: EvalQuestion, seconds: float)
         graded = grade(
             "system", q, str(view.status), seconds, claims, passages, doc.to_markdown(), names
         )
-        graded.report_format, graded.removed_by_gate = "json", len(doc.removed)
+        graded.report_format = "json"
+        graded.removed_by_gate = sum(c.support == "unsupported" for c in doc.removed)
+        graded.refused_by_writer = sum(c.support == "refused" for c in doc.removed)
         return graded
     markdown = (store / view.report_ref).read_text() if view.report_ref else ""
     claims = markdown_claims(markdown)
