@@ -33,6 +33,15 @@ MARKER = re.compile(r"^\s*(?:#+|[-*•]|\(?\d{1,2}[.):]|step\s+\d+\s*[:.)-]?)\s*
 # A date or number in front of an item's text ("2018-03-27: ...") says nothing about the step.
 DATE_PREFIX = re.compile(r"^[\d\s./:-]+[:.)-]\s*(?=[^\d\s])")
 # "1. x  2. y" on one line: split before a number marker that follows whitespace.
+# A story, not a step: "20 years ago, a team of scientists discovered ..." is what a small model
+# writes when asked for a plan; it shares the question's words, so the topic check passes it.
+NARRATIVE = re.compile(
+    r"\b(?:ago|once upon|a (?:team|group) of (?:\w+ )?(?:scientists|researchers)|discovered that"
+    r"|conducted an experiment)\b",
+    re.I,
+)
+# A step is a line; a paragraph is the model talking.
+MAX_ITEM_WORDS = 30
 INLINE_ITEM = re.compile(r"\s+(?=\d{1,2}[.)]\s)")
 
 
@@ -95,6 +104,10 @@ def check_plan(text: str, topic: set[str], *, cut_off: bool = False) -> Checked:
             reason = "cut off"
         if reason is None and item.endswith(":"):
             reason = "a lead-in, not a step"
+        if reason is None and NARRATIVE.search(item):
+            reason = "a story, not a step"
+        if reason is None and len(item.split()) > MAX_ITEM_WORDS:
+            reason = "a paragraph, not a step"
         if reason is None and not stems & topic:
             reason = "off the question's topic"
         if reason is None and stems <= topic:

@@ -205,7 +205,8 @@ class Asker:
                 raise
             sources = []
         if sources:
-            self._emit(sources_markdown(sources))
+            # Every source read, after the report's own Sources (those its claims cite).
+            self._emit(sources_markdown(sources, title="All sources read"))
         return EXIT_OK if view.status in SUCCESS else EXIT_RUN_FAILED
 
     def _emit(self, markdown: str) -> None:
@@ -215,9 +216,9 @@ class Asker:
             self.out.print(markdown, markup=False, highlight=False, soft_wrap=True)
 
 
-def sources_markdown(sources: list[dict[str, Any]]) -> str:
+def sources_markdown(sources: list[dict[str, Any]], title: str = "Sources") -> str:
     """The context bundle as a numbered Markdown list: title, address, passages cited."""
-    lines = ["## Sources", ""]
+    lines = [f"## {title}", ""]
     for index, source in enumerate(sources, 1):
         number = source.get("number", index)
         title = source.get("title") or source.get("source_id") or "untitled"

@@ -177,3 +177,27 @@ def test_a_note_its_passage_supports_passes() -> None:
 def test_unsupported_notes_are_refused(text: str, ids: tuple[str, ...], reason: str) -> None:
     problem = note_problem(note(text, *ids), PASSAGES)
     assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "20 years ago, a team of scientists discovered that the power grid uses a complex system",
+        "3 decades ago, a group of researchers at a university conducted an experiment on storage",
+        "Engineers discovered that energy storage on the power grid changes prices",
+    ],
+)
+def test_a_story_about_the_topic_is_not_a_plan_step(story: str) -> None:
+    # Seen on SmolLM2-135M for "What are the main ways to store energy on the power grid?":
+    # on topic by its words, so only these checks keep it out of the plan and the headings.
+    topic = vocabulary("What are the main ways to store energy on the power grid?")
+    checked = check_plan(f"1. {story}\n2. Compare the costs of grid energy storage methods", topic)
+    assert checked.kept == ["Compare the costs of grid energy storage methods"]
+    assert checked.refused[0][1] == "a story, not a step"
+
+
+def test_a_paragraph_is_not_a_plan_step() -> None:
+    topic = vocabulary("How is energy stored on the power grid?")
+    long = "Energy storage on the grid " + "matters a great deal for many reasons " * 5
+    checked = check_plan(f"1. {long}\n2. List the main grid energy storage methods", topic)
+    assert [r for _, r in checked.refused] == ["a paragraph, not a step"]
