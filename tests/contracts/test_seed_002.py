@@ -10,9 +10,11 @@ import time
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from settings import Settings
+from workflows.search_attributes import research_workflow_id
 
 RUNS = "/api/v1/runs"
 SEED_STATUSES = {"queued", "running", "completed", "completed_with_gaps", "failed", "stopped"}
@@ -49,7 +51,7 @@ def error_of(resp: httpx.Response) -> dict[str, Any]:
 
 
 async def test_a_seed_client_runs_to_the_end_unattended(
-    base_url: str, worker: Worker, settings: Settings, run_id: str
+    base_url: str, worker: Worker, settings: Settings, run_id: str, client: Client
 ) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         # The seed's own request body; the folder is the tests' documents folder's name.
@@ -80,7 +82,10 @@ async def test_a_seed_client_runs_to_the_end_unattended(
         assert status["status"] == "completed", status
         assert status["completed_at"] is not None
         assert status["error"] is None
-        # The workflow saved the seed's three files as it finished, before anyone read them.
+        # The workflow saves the seed's three files as it finishes (the status turns terminal
+        # first, so a poller may see it a moment before): once the run is closed they are there,
+        # before anyone has read /output or /context.
+        await client.get_workflow_handle(research_workflow_id(run_id)).result()
         folder = settings.artifacts_dir / "runs" / run_id
         for name in ("run.json", "final.md", "context_bundle.json"):
             assert (folder / name).is_file(), f"{name} missing before the first read"
