@@ -73,11 +73,19 @@ def sentences(source: int, passage_id: str, passage: str, bonus: float = 0.0) ->
     return found
 
 
+# A sentence that leans on the one before it ("It has been used since ...") reads as a riddle
+# when quoted alone, so it ranks below one that names its subject; it is not refused, since it
+# may be the only sentence that states the fact.
+DANGLING = re.compile(r"^(?:it|this|these|they|that|those|such|its|their|he|she)\b", re.I)
+DANGLING_FACTOR = 0.5
+
+
 def _score(sentence: Sentence, item: set[str], question: set[str]) -> float:
     on_item, on_question = len(sentence.stems & item), len(sentence.stems & question)
     if not on_item and not on_question:
         return 0.0
-    return 2.0 * on_item + on_question + sentence.bonus
+    score = 2.0 * on_item + on_question + sentence.bonus
+    return score * DANGLING_FACTOR if DANGLING.match(sentence.text) else score
 
 
 def extract_claims(

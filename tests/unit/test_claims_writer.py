@@ -184,3 +184,14 @@ def test_the_item_with_the_strongest_match_chooses_first():
     chosen = extract_claims([vague, costs], pool, QUESTION)
     assert "cost fell sharply" in chosen[2][0].text
     assert all("cost" not in c.text for c in chosen[1])
+
+
+def test_a_sentence_that_names_its_subject_ranks_above_one_that_leans_on_the_last() -> None:
+    passage = (
+        "Pumped hydro storage pumps water uphill when power is cheap. It still accounts for most "
+        "of the storage capacity on power grids. Pumped hydro storage accounts for most of the "
+        "storage capacity connected to power grids today."
+    )
+    pool = sentences(1, "p1", passage)
+    chosen = extract_claims([Target(1, "storage capacity on power grids")], pool, "grid storage")
+    assert chosen[1][0].text.startswith("Pumped hydro storage accounts")
