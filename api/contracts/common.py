@@ -11,10 +11,10 @@ from temporalio.client import Client
 from api.auth import Principal
 from api.deps import get_run_handle, valid_run_id
 from api.errors import ApiError
+from api.exports.document import read_artifact
 from api.limits import check_active_runs, max_active_runs
 from api.owners import OwnerCache
 from api.routes.run_actions import cancel_run
-from api.routes.run_outputs import _read as read_artifact
 from api.runs_service import start_research_run
 from api.temporal import finished_error, temporal_calls, workflow_type
 from api.views import RunHandle, resolve_run_view

@@ -5,7 +5,6 @@ Large texts never travel through Temporal (payload limit); the run's view only h
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any, Literal, cast
 
@@ -19,6 +18,7 @@ from api.deps import ArtifactsDep, RunHandleDep, SettingsDep
 from api.errors import ApiError
 from api.exports import EXPORT_FORMATS, ExportFormat
 from api.exports.dispatch import EXPORT_CONTENT, export_response
+from api.exports.document import read_artifact
 from api.markdown_html import fragment_html
 from api.render import markdown_sections, markdown_to_html, numbered_sources, report_citations
 from api.report_schemas import ReportJson
@@ -58,16 +58,6 @@ REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-
-
-async def _read(artifacts: ArtifactStore, key: str, *, as_json: bool) -> Any:
-    # The store does plain file I/O; keep it off the event loop.
-    if not await asyncio.to_thread(artifacts.exists, key):
-        # The run recorded the key, so the API cannot see the worker's store (a deployment fault).
-        log.warning("artifact %s is recorded but missing", key)
-        raise ApiError(404, "artifact_missing", "the artifact is not in the store", {"key": key})
-    reader = artifacts.read_json if as_json else artifacts.read_text
-    return await asyncio.to_thread(reader, key)
 
 
 def _require_finished(view: RunView) -> None:
@@ -111,12 +101,14 @@ async def get_report(
     if view.report_json_ref:
         return await _claims_report(artifacts, view, fmt)
     assert view.report_ref is not None
-    markdown: str = await _read(artifacts, view.report_ref, as_json=False)
+    markdown: str = await read_artifact(artifacts, view.report_ref, as_json=False)
     if fmt == "md":
         return PlainTextResponse(
             markdown, media_type="text/markdown; charset=utf-8", headers=NOSNIFF
         )
-    sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    sources = (
+        await read_artifact(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    )
     if fmt == "html":
         html = markdown_to_html(markdown, title=view.question, sources=sources)
         return HTMLResponse(html, headers=REPORT_HTML_HEADERS)
@@ -136,14 +128,18 @@ async def get_report(
 
 async def _claims_report(artifacts: ArtifactStore, view: RunView, fmt: ReportFormat) -> Response:
     """A report written as claims: JSON and HTML from its ReportDoc, Markdown as saved."""
-    markdown = await _read(artifacts, view.report_ref, as_json=False) if view.report_ref else None
+    markdown = (
+        await read_artifact(artifacts, view.report_ref, as_json=False) if view.report_ref else None
+    )
     if fmt == "md":
         text = (
             markdown if markdown is not None else (await _report_doc(artifacts, view)).to_markdown()
         )
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=NOSNIFF)
     doc = await _report_doc(artifacts, view)
-    sources = await _read(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    sources = (
+        await read_artifact(artifacts, view.sources_ref, as_json=True) if view.sources_ref else None
+    )
     if fmt == "html":
         page = claims_page_html(doc, view.question, numbered_sources(sources), cited_passages(doc))
         return HTMLResponse(page, headers=REPORT_HTML_HEADERS)
@@ -152,7 +148,7 @@ async def _claims_report(artifacts: ArtifactStore, view: RunView, fmt: ReportFor
 
 
 async def _report_doc(artifacts: ArtifactStore, view: RunView) -> ReportDoc:
-    raw = await _read(artifacts, view.report_json_ref or "", as_json=True)
+    raw = await read_artifact(artifacts, view.report_json_ref or "", as_json=True)
     try:
         return ReportDoc.model_validate(raw)
     except ValidationError as err:
@@ -179,4 +175,4 @@ async def get_sources(
             "the run has not written its sources yet",
             {"status": view.status.value, "stage": view.stage.value},
         )
-    return JSONResponse(await _read(artifacts, view.sources_ref, as_json=True))
+    return JSONResponse(await read_artifact(artifacts, view.sources_ref, as_json=True))
