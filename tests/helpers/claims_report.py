@@ -8,24 +8,19 @@ count of cited passages can only be right if it comes from the claims' evidence.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from api.deps import get_temporal_client
 from api.main import create_app
 from domain.report import Claim, Evidence, ReportDoc, ReportSection
 from domain.run import Progress, RunStatus, RunView, Stage
 from domain.sources import CitedSource
 from providers.artifacts import ArtifactStore
 from settings import Settings
-from tests.helpers.frontends import InLoopServer
-from tests.helpers.stack import free_port
+from tests.helpers.frontends import api_in_loop
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> [bold]rich[/bold] & "q"'
@@ -155,19 +150,6 @@ async def serve_claims_run(data_dir: Path, run_id: str) -> AsyncIterator[str]:
     """The real API on a real port in the test's loop, its one run the claims run; its URL."""
     settings = Settings(temporal_address="127.0.0.1:1", data_dir=data_dir)
     view = write_claims_run(ArtifactStore(settings.artifacts_dir), run_id)
-    app = create_app(settings)
-    app.dependency_overrides[get_temporal_client] = lambda: FakeRunsClient(view)
-    port = free_port()
     # lifespan off: it would try to reach a Temporal server, and the fake stands in for one.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = InLoopServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why the server could not start
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with api_in_loop(create_app(settings), FakeRunsClient(view), lifespan="off") as url:
+        yield url

@@ -150,3 +150,25 @@ class InLoopServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+@contextlib.asynccontextmanager
+async def api_in_loop(app: Any, temporal: Any, **config: Any) -> AsyncIterator[str]:
+    """`app` on a free loopback port in the test's own event loop (so it can share the test's
+    Temporal client, `temporal`), stopped on exit; yields its base URL."""
+    from tests.helpers.stack import free_port  # the stack helpers import this module
+
+    app.dependency_overrides[get_temporal_client] = lambda: temporal
+    port = free_port()
+    options = {"log_level": "warning", "timeout_graceful_shutdown": 2, **config}
+    server = InLoopServer(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises why the server could not start
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -14,17 +14,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.deps import get_temporal_client
 from api.main import create_app
 from settings import Settings
 from stack.temporal_server import TemporalDevServer
 from tests.fakes.llm_server import FakeLLM
-from tests.helpers.frontends import Cli, InLoopServer
-from tests.helpers.stack import TIME_SKIPPING, connect, free_port, stack_settings, start_dev_server
+from tests.helpers.frontends import Cli, api_in_loop
+from tests.helpers.stack import TIME_SKIPPING, connect, stack_settings, start_dev_server
 from tests.live import QUICK_STREAMS, ThreadedApi
 from worker import build_activities, build_worker
 
@@ -90,21 +88,8 @@ def run_id() -> str:
 @pytest.fixture
 async def base_url(client: Client, settings: Settings) -> AsyncIterator[str]:
     """The API on a real port, in the test's own event loop (so it can share the client)."""
-    app = create_app(settings)
-    app.dependency_overrides[get_temporal_client] = lambda: client
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = InLoopServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why the server could not start
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with api_in_loop(create_app(settings), client) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from api.deps import get_temporal_client
 from api.main import create_app
 from settings import PROJECT_ROOT, Settings
 from tests.fakes.claims_writer import ClaimsWriter, claims_worker
@@ -24,12 +22,11 @@ from tests.helpers.frontends import (
     CHROMIUM_ARGS,
     RUNS,
     STEP,
-    InLoopServer,
+    api_in_loop,
     needs_chromium,
     pending,
     poll,
 )
-from tests.helpers.stack import free_port
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import async_playwright, expect
@@ -43,18 +40,8 @@ pytestmark = needs_chromium
 async def served(client: Client, settings: Settings) -> AsyncIterator[tuple[str, ClaimsWriter]]:
     """The app on a real port, its runs on a worker whose writer writes claims."""
     async with claims_worker(client, settings) as (own, writer):
-        app = create_app(own)
-        app.dependency_overrides[get_temporal_client] = lambda: client
-        config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-        server = InLoopServer(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{config.port}", writer
-        server.should_exit = True
-        await task
+        async with api_in_loop(create_app(own), client) as url:
+            yield url, writer
 
 
 async def test_the_reviewer_strikes_a_claim_on_the_page(

@@ -7,17 +7,14 @@ PDF is a real PDF, the DOCX and the bundle real zips, each named as the API name
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.deps import get_temporal_client
 from api.main import create_app
 from settings import PROJECT_ROOT, Settings
 from tests.fakes.llm_server import FakeLLM
@@ -27,12 +24,11 @@ from tests.helpers.frontends import (
     FAST,
     RUNS,
     STEP,
-    InLoopServer,
+    api_in_loop,
     needs_chromium,
     poll,
     with_keys,
 )
-from tests.helpers.stack import free_port
 
 pytest.importorskip("playwright.async_api", reason="playwright is a dev dependency")
 from playwright.async_api import Page, async_playwright, expect
@@ -49,21 +45,8 @@ pytestmark = needs_chromium
 @pytest.fixture
 async def keyed_url(client: Client, settings: Settings) -> AsyncIterator[str]:
     """The API with keys on, on a real port in the test's event loop."""
-    app = create_app(with_keys(settings, {KEY: "ada"}))
-    app.dependency_overrides[get_temporal_client] = lambda: client
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = InLoopServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why the server could not start
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with api_in_loop(create_app(with_keys(settings, {KEY: "ada"})), client) as url:
+        yield url
 
 
 @pytest.fixture
