@@ -116,6 +116,7 @@ def create_app(
     app.include_router(jobs_api.router)
     app.include_router(workflows_api.router)
     app.include_router(execution_api.router)
+    app.include_router(execution_api.nested_router)
     app.include_router(execution_api.ws_router)
     app.include_router(web.router)
     app.state.payload_codec = payload_codec(settings)

@@ -72,6 +72,31 @@ async def get_execution(
     return await _current(handle, settings, artifacts)
 
 
+# The seed's acceptance criteria check status at this path too ("GET /workflows/{id}/executions/
+# {exec_id}"): the same answer, for an execution of that workflow only.
+nested_router = APIRouter(prefix=f"{API_PREFIX}/workflows", tags=[TAG], route_class=SeedErrorRoute)
+
+
+@nested_router.get(
+    "/{workflow_id}/executions/{execution_id}",
+    response_model=ExecutionResponse,
+    responses=SEED_ERRORS,
+)
+async def get_workflow_execution(
+    workflow_id: str, handle: HandleDep, settings: SettingsDep, artifacts: ArtifactsDep
+) -> ExecutionResponse:
+    """An execution's status, as `GET /executions/{id}`, under the workflow it runs."""
+    current = await _current(handle, settings, artifacts)
+    if current.workflow_id != workflow_id:
+        raise ApiError(
+            404,
+            "EXECUTION_NOT_FOUND",
+            "no such execution of this workflow",
+            {"workflow_id": workflow_id, "execution_id": current.execution_id},
+        )
+    return current
+
+
 @router.post("/{execution_id}/resume", response_model=ExecutionResponse, responses=SEED_ERRORS)
 async def resume_execution(
     handle: HandleDep, settings: SettingsDep, artifacts: ArtifactsDep

@@ -140,6 +140,12 @@ async def test_execution_with_clarification_and_acceptance(
         failed = await http.get(f"{API}/executions", params={"status": "failed"})
         assert execution_id not in {e["execution_id"] for e in failed.json()["executions"]}
 
+        # The seed's criteria check status under the workflow too; another workflow's is a 404.
+        nested = await http.get(f"{API}/workflows/research/executions/{execution_id}")
+        assert nested.status_code == 200 and nested.json()["execution_id"] == execution_id
+        other = await http.get(f"{API}/workflows/approval/executions/{execution_id}")
+        assert error(other) == (404, "EXECUTION_NOT_FOUND")
+
 
 async def test_cancel_execution_and_not_found(base_url: str, worker: Worker, llm: FakeLLM) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
