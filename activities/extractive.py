@@ -74,10 +74,11 @@ def sentences(source: int, passage_id: str, passage: str, bonus: float = 0.0) ->
 
 
 # A sentence that leans on the one before it ("It has been used since ...") reads as a riddle
-# when quoted alone, so it ranks below one that names its subject; it is not refused, since it
-# may be the only sentence that states the fact.
+# when quoted alone, so it ranks below an equal one that names its subject. A small deduction,
+# not a factor: it breaks ties without pushing such a sentence under RUNNER_UP_SHARE, since it
+# may be the only one that states the fact.
 DANGLING = re.compile(r"^(?:it|this|these|they|that|those|such|its|their|he|she)\b", re.I)
-DANGLING_FACTOR = 0.5
+DANGLING_PENALTY = 0.5
 
 
 def _score(sentence: Sentence, item: set[str], question: set[str]) -> float:
@@ -85,7 +86,7 @@ def _score(sentence: Sentence, item: set[str], question: set[str]) -> float:
     if not on_item and not on_question:
         return 0.0
     score = 2.0 * on_item + on_question + sentence.bonus
-    return score * DANGLING_FACTOR if DANGLING.match(sentence.text) else score
+    return score - DANGLING_PENALTY if DANGLING.match(sentence.text) else score
 
 
 def extract_claims(
