@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from activities.checks import junk_reason
-from activities.words import content_stems
+from activities.words import content_stems, fold
 from domain.citations import CITATION
 
 MIN_CLAIM_WORDS = 4
@@ -20,13 +20,6 @@ MAX_CLAIM_CHARS = 400
 # JSON or list debris inside a sentence: braces, brackets, a `"key":`, markdown bullets or
 # emphasis, and "2018: 5" (a number, a colon, a number: a table row, not a statement).
 CLAIM_DEBRIS = re.compile(r'[{}\[\]<>\\|*_#`]|"\s*:|\d\s*:\s*\d')
-# Typographic quotes and dashes compared as their plain forms.
-_PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                        "\u2014": "-", "\u00a0": " "})  # fmt: skip
-
-
-# Lowercased alone, a capital sigma is never the final form a whole word would end in.
-_SIGMA = str.maketrans({"\u03c2": "\u03c3"})
 
 
 def strip_marks(text: str) -> str:
@@ -51,32 +44,14 @@ def sentence_problem(text: str) -> str | None:
     return junk_reason(text, 2)
 
 
-def _normalised_with_map(text: str) -> tuple[str, list[int]]:
-    """Lowercased, plain quotes, whitespace runs as one space; and each character's origin."""
-    out: list[str] = []
-    where: list[int] = []
-    # Folded one source character at a time, so each index points into `text` even where
-    # lowercasing lengthens a character ("İ" gives two).
-    for i, raw in enumerate(text):
-        for ch in raw.translate(_PLAIN).lower().translate(_SIGMA):
-            if ch.isspace():
-                if not out or out[-1] == " ":
-                    continue
-                ch = " "
-            out.append(ch)
-            where.append(i)
-    return "".join(out), where
-
-
 def locate_quote(quote: str, passage: str) -> tuple[int, int] | None:
     """(start, end) of `quote` in `passage`, compared without case, quote style or spacing.
 
     The model may wrap its quote in quotation marks, end it with "..." or add a full stop the
     passage does not have; those are trimmed when the quote is not found whole.
     """
-    text, where = _normalised_with_map(passage)
-    # Folded as the passage is, so both lowercase one character at a time.
-    wanted = " ".join(_normalised_with_map(quote)[0].split()).strip(" \"'")
+    text, where = fold(passage)
+    wanted = fold(quote)[0].strip(" \"'")
     for attempt in (wanted, wanted.rstrip(" .…")):
         at = text.find(attempt) if attempt else -1
         if at >= 0:

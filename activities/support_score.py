@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from activities.words import content_stems
+from activities.words import content_stems, fold
 from domain.report import Claim, Evidence
 
 QUOTED_MIN = 0.6
@@ -36,13 +36,6 @@ PARAPHRASE_MIN = 0.7
 # A "quote" of fewer letters than this proves nothing ("the", "10%").
 MIN_QUOTE_CHARS = 12
 
-# Curly double and single quotes, en and em dashes: written as escapes, they look alike.
-_FOLD = str.maketrans(
-    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"}
-    | {"\u2013": "-", "\u2014": "-"}
-    # A final sigma as the plain one: a capital lowercased alone never becomes the final form.
-    | {"\u03c2": "\u03c3"}
-)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -51,27 +44,6 @@ class Verdict:
     supported: bool
     score: float
     reason: str = ""
-
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """`text` lowercased, quotes and dashes unified, whitespace runs as one space; with, for
-    each folded character, its index in `text` (so a match maps back to a character span)."""
-    out: list[str] = []
-    where: list[int] = []
-    for i, char in enumerate(text):
-        if char.isspace():
-            if out and out[-1] != " ":
-                out.append(" ")
-                where.append(i)
-            continue
-        # One entry per folded character: lowercasing may lengthen one ("İ" gives two).
-        for folded in char.lower().translate(_FOLD):
-            out.append(folded)
-            where.append(i)
-    if out and out[-1] == " ":
-        out.pop()
-        where.pop()
-    return "".join(out), where
 
 
 def find_quote(quote: str, passage: str) -> tuple[int, int] | None:

@@ -1,4 +1,5 @@
-"""Content words: the small vocabulary the output checks compare (activities/checks.py).
+"""Content words: the small vocabulary the output checks compare (activities/checks.py), and
+`fold`, the one way a quote is compared with its passage (writer and support check alike).
 
 Deliberately crude and deterministic: lowercase letter runs, a stopword list, and a suffix
 stripper that maps "stored", "storing", "storage" and "store" to one stem. It only has to tell
@@ -68,3 +69,33 @@ def keywords(text: str, limit: int) -> list[str]:
 def normalise(text: str) -> str:
     """Lowercase with runs of whitespace as one space: how quotes and duplicates are compared."""
     return " ".join(text.lower().split())
+
+
+# Curly double and single quotes, en and em dashes: written as escapes, they look alike.
+_FOLD = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"}
+    | {"\u2013": "-", "\u2014": "-"}
+    # A final sigma as the plain one: a capital lowercased alone never becomes the final form.
+    | {"\u03c2": "\u03c3"}
+)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """`text` lowercased, quotes and dashes unified, whitespace runs as one space; with, for
+    each folded character, its index in `text` (so a match maps back to a character span)."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        if char.isspace():
+            if out and out[-1] != " ":
+                out.append(" ")
+                where.append(i)
+            continue
+        # One entry per folded character: lowercasing may lengthen one ("İ" gives two).
+        for folded in char.lower().translate(_FOLD):
+            out.append(folded)
+            where.append(i)
+    if out and out[-1] == " ":
+        out.pop()
+        where.pop()
+    return "".join(out), where
