@@ -18,7 +18,7 @@ from api.errors import ApiError
 from api.routes import error_responses
 from api.routes.events import run_events
 from api.routes.run_actions import answer_clarification
-from api.routes.run_outputs import _require_finished as require_finished
+from api.routes.run_outputs import require_finished
 from api.schemas import ClarificationBody, Forbid, Question
 from api.sse_schema import SSE_RESPONSES
 from api.views import RunHandle, resolve_run_view

@@ -60,7 +60,7 @@ REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _require_finished(view: RunView) -> None:
+def require_finished(view: RunView) -> None:
     if view.status not in TERMINAL_STATUSES:
         raise ApiError(
             409,
@@ -88,7 +88,7 @@ async def get_report(
     a report written as claims adds each claim with its evidence and support.
     """
     view, _ = await resolve_run_view(handle, settings)
-    _require_finished(view)
+    require_finished(view)
     if not view.report_ref and not view.report_json_ref:
         raise ApiError(
             409,
